@@ -1,2 +1,95 @@
-//! Work in progress.
+//! Serve HTTP pages, Server-Sent Events and WebSockets on **one port** by
+//! composing *dispatchers*, the way Racket's web-server does.
+//!
+//! A server reads one HTTP/1.1 request head at a time and offers the request
+//! to a [`Dispatcher`]. The dispatcher answers it, declines it (so the next
+//! one is tried), or takes the connection over (a WebSocket upgrade, an event
+//! stream). Protocols are just dispatchers:
+//!
+//! ```text
+//!  TCP ──► server loop ──► sequencer ─┬─ filter("^/events$", sse(hub))
+//!          (http1 heads,              ├─ filter("^/ws$", websocket(h))  RFC 6455 + hybi-00
+//!           limits, timeouts,         ├─ files("./public")
+//!           keep-alive)               └─ servlet(page)
+//!                                       all declined ──► 404
+//! ```
+//!
+//! What this crate does not do: TLS (terminate it in front), HTTP/2, or
+//! request bodies larger than [`Limits::max_body_bytes`](oneport_http1::Limits)
+//! (they are read whole before dispatch; larger ones get `413`).
+//!
+//! # Example
+//!
+//! ```
+//! use oneport_dispatch::{filter, sequencer, servlet, websocket, Server, Request, WebSocket};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let site = sequencer(vec![
+//!     Box::new(filter("^/ws$", websocket(|mut ws: WebSocket, _req| async move {
+//!         while let Some(Ok(msg)) = ws.recv().await {
+//!             if msg.is_data() && ws.send(msg).await.is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     }))),
+//!     Box::new(filter("^/$", servlet(|_req: Request| "Hello, World!"))),
+//! ]);
+//! let server = Server::builder().bind("127.0.0.1:0").await?;
+//! let addr = server.local_addr();
+//! let stop = server.shutdown_handle();
+//! let running = tokio::spawn(server.serve(site));
+//!
+//! // ... clients talk to `addr` ...
+//! # let _ = addr;
+//! stop.shutdown();
+//! running.await.expect("server task")?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Logging
+//!
+//! Through `tracing`: connections accepted (debug), one line per request with
+//! method, path and status (info), files sent, requests nobody served (404).
+//! Payloads are never logged.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod body;
+mod dispatcher;
+mod error;
+mod files;
+mod filter;
+mod sequencer;
+mod server;
+mod servlet;
+mod sse;
+mod standalone;
+mod websocket;
+
+pub use body::Body;
+pub use dispatcher::{
+    BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade, Upgraded,
+    text_response,
+};
+pub use error::Error;
+pub use files::{Files, files};
+pub use filter::{Filter, filter};
+pub use sequencer::{Sequencer, sequencer};
+pub use server::{
+    Builder, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT, Server, ShutdownHandle,
+    serve,
+};
+pub use servlet::{Async, IntoResponse, Servlet, ServletFn, Sync, servlet};
+pub use sse::{SseDispatcher, sse};
+pub use standalone::{sse_serve, ws_serve};
+pub use websocket::{
+    Handler, ServiceMapper, Subprotocol, Version, WebSocket, WebSocketDispatcher, WsOptions,
+    is_websocket_request, service_mapper, websocket,
+};
+
+/// The WebSocket message and close types handlers use.
+pub use oneport_rfc6455::{CloseCode, CloseFrame, Message, OriginPolicy, Utf8Bytes};

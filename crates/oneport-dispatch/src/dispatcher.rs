@@ -1,0 +1,171 @@
+//! The [`Dispatcher`] trait and what a dispatcher may answer.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::Body;
+
+/// A request as dispatchers see it: the head, and the whole body (read by
+/// the server up to [`Limits::max_body_bytes`](oneport_http1::Limits)).
+pub type Request = http::Request<Bytes>;
+
+/// A response as dispatchers produce it.
+pub type Response = http::Response<Body>;
+
+/// A boxed, sendable future, as returned by [`Dispatcher::dispatch`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a dispatcher did with a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Answer with this response; the connection goes on (keep-alive).
+    Response(Response),
+    /// Not mine: offer the request, unchanged, to the next dispatcher.
+    Declined(Request),
+    /// Take the connection over (WebSocket upgrade, event stream). The server
+    /// writes any responses queued before this request, then hands the socket
+    /// to the closure and forgets the connection except for shutdown.
+    Upgrade(Upgrade),
+}
+
+/// A dispatcher: offered each request in turn; it answers, declines or takes
+/// the connection over.
+///
+/// This is the Racket web-server model: a dispatcher that declines (its
+/// `next-dispatcher`) returns [`Outcome::Declined`] with the request, and
+/// combinators such as [`sequencer`](crate::sequencer) and
+/// [`filter`](crate::filter) build a site out of small pieces.
+///
+/// `dispatch` takes `&self` because one dispatcher serves every connection at
+/// once; keep per-request state in the future and shared state behind `Arc`.
+/// A dispatcher never fails as such: it answers errors with the matching HTTP
+/// status. If its future panics, only that connection's task ends.
+pub trait Dispatcher: Send + Sync + 'static {
+    /// Offers `req` to this dispatcher. `cx` describes the connection.
+    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome>;
+}
+
+impl<D: Dispatcher + ?Sized> Dispatcher for Arc<D> {
+    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
+        (**self).dispatch(req, cx)
+    }
+}
+
+impl<D: Dispatcher + ?Sized> Dispatcher for Box<D> {
+    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
+        (**self).dispatch(req, cx)
+    }
+}
+
+/// What a dispatcher knows about the connection a request came on.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub(crate) peer: SocketAddr,
+    pub(crate) local: SocketAddr,
+    pub(crate) shutdown: Shutdown,
+}
+
+impl Context {
+    /// The client's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The address the server accepted the connection on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The server's shutdown signal, for long-lived work.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+}
+
+/// A signal that fires once when the server begins a graceful shutdown.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    rx: Option<watch::Receiver<bool>>,
+}
+
+impl Shutdown {
+    pub(crate) fn new(rx: watch::Receiver<bool>) -> Self {
+        Self { rx: Some(rx) }
+    }
+
+    /// A signal that never fires (for connections served outside a server).
+    pub fn never() -> Self {
+        Self { rx: None }
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.rx.as_ref().is_some_and(|rx| *rx.borrow())
+    }
+
+    /// Completes when shutdown begins (at once if it already has).
+    pub async fn wait(&mut self) {
+        match &mut self.rx {
+            // An error means the server is gone, which is a shutdown too.
+            Some(rx) => {
+                let _ = rx.wait_for(|v| *v).await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// A taken-over connection, handed to an [`Upgrade`] closure.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// The socket.
+    pub io: TcpStream,
+    /// Bytes the server had already read past the request head.
+    pub leftover: BytesMut,
+    /// The server's shutdown signal: close the connection when it fires.
+    pub shutdown: Shutdown,
+}
+
+type UpgradeFn = Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send>;
+
+/// A connection takeover: the closure owns the socket from here on.
+pub struct Upgrade {
+    pub(crate) run: UpgradeFn,
+}
+
+impl Upgrade {
+    /// Wraps a closure that drives the taken-over connection to its end.
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            run: Box::new(move |u| Box::pin(f(u))),
+        }
+    }
+}
+
+impl fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Upgrade(..)")
+    }
+}
+
+/// Builds a response with a status and a plain-text body.
+pub fn text_response(status: http::StatusCode, text: impl Into<Body>) -> Response {
+    let mut res = http::Response::new(text.into());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}

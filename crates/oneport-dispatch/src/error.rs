@@ -1,0 +1,101 @@
+//! The dispatcher crate's error type.
+
+use std::fmt;
+
+/// An error from the server or from a WebSocket served by it.
+///
+/// The error is opaque so that new failure modes can be added without a
+/// breaking change: ask it what it is with the `is_*` predicates, and reach
+/// the underlying error through [`std::error::Error::source`]. Its `Display`
+/// text and the types it may be downcast to are not stable API.
+pub struct Error {
+    kind: Kind,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Binding or accepting failed.
+    Io,
+    /// The WebSocket protocol was violated or the socket failed.
+    WebSocket,
+    /// The operation cannot be carried by this protocol version (hybi-00
+    /// has no binary messages, pings or close codes).
+    Unsupported,
+    /// The connection is closed.
+    Closed,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Self { kind, source: None }
+    }
+
+    pub(crate) fn with(kind: Kind, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    /// An I/O error (binding, accepting, reading or writing).
+    pub fn is_io(&self) -> bool {
+        self.kind == Kind::Io
+    }
+
+    /// A WebSocket protocol error or failure of an upgraded connection.
+    pub fn is_websocket(&self) -> bool {
+        self.kind == Kind::WebSocket
+    }
+
+    /// The protocol version in use cannot carry what was asked (for
+    /// example a binary message or a ping on a hybi-00 connection).
+    pub fn is_unsupported(&self) -> bool {
+        self.kind == Kind::Unsupported
+    }
+
+    /// The connection was already closed.
+    pub fn is_closed(&self) -> bool {
+        self.kind == Kind::Closed
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind);
+        if let Some(s) = &self.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            Kind::Io => "i/o error",
+            Kind::WebSocket => "websocket error",
+            Kind::Unsupported => "not supported by this protocol version",
+            Kind::Closed => "connection closed",
+        };
+        match &self.source {
+            Some(s) => write!(f, "{what}: {s}"),
+            None => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Self::with(Kind::Io, e)
+    }
+}

@@ -1,0 +1,682 @@
+//! The accept loop, the per-connection HTTP/1.1 driver and graceful shutdown.
+//!
+//! The driver keeps protocol state apart from dispatching, as hyper splits
+//! `conn` from `dispatch`: this module reads heads and bodies, applies limits
+//! and timeouts, encodes responses and batches writes; dispatchers only ever
+//! see a [`Request`] and answer with an [`Outcome`].
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Method, StatusCode, Version};
+use oneport_http1::{BodyKind, BodyLength, ChunkedDecoder, Limits, RequestHead};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, timeout, timeout_at};
+use tracing::{debug, info, warn};
+
+use crate::body::Kind as BodyKindInner;
+use crate::dispatcher::{Context, Dispatcher, Outcome, Response, Shutdown, Upgraded};
+
+/// Default for [`Builder::header_read_timeout`]: 10 seconds.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default for [`Builder::keep_alive_timeout`]: 30 seconds.
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`Builder::body_read_timeout`]: 30 seconds.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`Builder::write_timeout`]: 30 seconds.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`Builder::max_connections`]: 10 000 (Racket's
+/// `max-concurrent` default).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default for [`Builder::shutdown_grace`]: 10 seconds.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 4096;
+/// Buffers larger than this are not kept for reuse.
+const POOL_MAX_CAPACITY: usize = 64 * 1024;
+/// Buffers kept per worker thread for reuse.
+const POOL_MAX_BUFFERS: usize = 64;
+/// Chunk size when streaming a file body.
+const FILE_CHUNK: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) limits: Limits,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// Configures and binds a [`Server`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use oneport_dispatch::{Server, servlet, Request};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let server = Server::builder()
+///     .header_read_timeout(Duration::from_secs(5))
+///     .max_connections(1024)
+///     .bind("127.0.0.1:0")
+///     .await?;
+/// println!("listening on {}", server.local_addr());
+/// server.serve(servlet(|_req: Request| "hi")).await
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// A builder with every default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parser limits for request heads and bodies.
+    ///
+    /// Default is [`Limits::default()`].
+    pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// How long a client may take to send a whole request head once it has
+    /// sent its first byte (and, on a new connection, to send that byte).
+    /// A slow head is answered with `408 Request Timeout`.
+    ///
+    /// Default is 10 seconds.
+    pub fn header_read_timeout(&mut self, d: Duration) -> &mut Self {
+        self.config.header_read_timeout = d;
+        self
+    }
+
+    /// How long a keep-alive connection may sit idle between requests.
+    ///
+    /// Default is 30 seconds.
+    pub fn keep_alive_timeout(&mut self, d: Duration) -> &mut Self {
+        self.config.keep_alive_timeout = d;
+        self
+    }
+
+    /// How long a client may take to send a request body.
+    ///
+    /// Default is 30 seconds.
+    pub fn body_read_timeout(&mut self, d: Duration) -> &mut Self {
+        self.config.body_read_timeout = d;
+        self
+    }
+
+    /// How long one write of responses may take before the connection is
+    /// dropped.
+    ///
+    /// Default is 30 seconds.
+    pub fn write_timeout(&mut self, d: Duration) -> &mut Self {
+        self.config.write_timeout = d;
+        self
+    }
+
+    /// The most connections served at once; further clients wait in the
+    /// listen backlog.
+    ///
+    /// Default is 10 000.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is zero.
+    pub fn max_connections(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "max_connections must be at least 1");
+        self.config.max_connections = n;
+        self
+    }
+
+    /// How long a graceful shutdown waits for in-flight requests and
+    /// upgraded connections before dropping them.
+    ///
+    /// Default is 10 seconds.
+    pub fn shutdown_grace(&mut self, d: Duration) -> &mut Self {
+        self.config.shutdown_grace = d;
+        self
+    }
+
+    /// Binds the listening socket. Port 0 picks a free port; see
+    /// [`Server::local_addr`].
+    ///
+    /// # Errors
+    ///
+    /// The operating system's error if the address cannot be bound.
+    pub async fn bind(&self, addr: impl ToSocketAddrs) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let (tx, _rx) = watch::channel(false);
+        Ok(Server {
+            listener,
+            local_addr,
+            config: Arc::new(self.config.clone()),
+            shutdown: Arc::new(tx),
+        })
+    }
+}
+
+/// A bound server, ready to [`serve`](Server::serve) a dispatcher.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    config: Arc<Config>,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+/// Starts a graceful shutdown of the server it came from.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl ShutdownHandle {
+    /// Begins a graceful shutdown: stop accepting, let in-flight requests
+    /// finish (their responses carry `Connection: close`), close idle
+    /// connections, signal upgraded connections, then return from
+    /// [`Server::serve`] once all are gone or the grace period ends.
+    pub fn shutdown(&self) {
+        self.tx.send_replace(true);
+    }
+}
+
+/// Binds `addr` and serves `dispatcher` until the process ends.
+///
+/// # Errors
+///
+/// Fails if the address cannot be bound.
+pub async fn serve(addr: impl ToSocketAddrs, dispatcher: impl Dispatcher) -> io::Result<()> {
+    Server::builder().bind(addr).await?.serve(dispatcher).await
+}
+
+impl Server {
+    /// A builder with default settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The address the server is bound to (with the real port when 0 was
+    /// asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle that starts a graceful shutdown.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            tx: self.shutdown.clone(),
+        }
+    }
+
+    /// Serves connections with `dispatcher` until a shutdown is requested
+    /// through a [`ShutdownHandle`], then shuts down gracefully.
+    ///
+    /// # Errors
+    ///
+    /// Accept errors are logged and retried, so this returns `Ok` unless
+    /// the listener itself breaks.
+    pub async fn serve(self, dispatcher: impl Dispatcher) -> io::Result<()> {
+        let dispatcher: Arc<dyn Dispatcher> = Arc::new(dispatcher);
+        let limit = Arc::new(Semaphore::new(self.config.max_connections));
+        let mut tasks = JoinSet::new();
+        let mut stop = Shutdown::new(self.shutdown.subscribe());
+        info!(addr = %self.local_addr, "listening");
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                p = limit.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                () = stop.wait() => break,
+            };
+            let (io, peer) = tokio::select! {
+                r = self.listener.accept() => match r {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off briefly.
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = stop.wait() => break,
+            };
+            debug!(%peer, "connection accepted");
+            let cx = Context {
+                peer,
+                local: self.local_addr,
+                shutdown: Shutdown::new(self.shutdown.subscribe()),
+            };
+            let config = self.config.clone();
+            let d = dispatcher.clone();
+            tasks.spawn(async move {
+                let _permit = permit;
+                if let Err(e) = serve_connection(io, cx, &config, &*d).await {
+                    debug!(%peer, error = %e, "connection ended with an error");
+                }
+            });
+        }
+        info!(connections = tasks.len(), "shutting down");
+        drop(self.listener);
+        let drained = timeout(self.config.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!(
+                remaining = tasks.len(),
+                "grace period over, dropping connections"
+            );
+            tasks.shutdown().await;
+        }
+        Ok(())
+    }
+}
+
+thread_local! {
+    static POOL: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Takes a read buffer from this thread's pool, or makes one.
+fn take_buffer() -> BytesMut {
+    POOL.with(|p| p.borrow_mut().pop())
+        .unwrap_or_else(|| BytesMut::with_capacity(READ_CHUNK))
+}
+
+/// Gives an emptied buffer back to this thread's pool, leaving an
+/// unallocated one in its place.
+fn give_back(buf: &mut BytesMut) {
+    let mut b = std::mem::take(buf);
+    if b.capacity() == 0 || b.capacity() > POOL_MAX_CAPACITY {
+        return;
+    }
+    b.clear();
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_MAX_BUFFERS {
+            p.push(b);
+        }
+    });
+}
+
+/// One connection's state between requests.
+struct Conn<'c> {
+    io: TcpStream,
+    /// Bytes read and not yet parsed. Empty (unallocated) while idle.
+    buf: BytesMut,
+    /// Responses encoded and not yet written: all the answers to one read
+    /// leave in one write.
+    out: BytesMut,
+    config: &'c Config,
+}
+
+enum ReadHead {
+    Head(Box<RequestHead>),
+    /// The connection is over (EOF, idle timeout, shutdown, or answered
+    /// with an error).
+    Done,
+}
+
+impl Conn<'_> {
+    /// Writes everything queued in `out`.
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let res = timeout(self.config.write_timeout, self.io.write_all(&self.out)).await;
+        self.out.clear();
+        match res {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "write timed out")),
+        }
+    }
+
+    /// Reads more bytes into `buf` before `deadline`. `Ok(0)` is EOF.
+    async fn read_more(&mut self, deadline: Instant) -> io::Result<Option<usize>> {
+        self.flush().await?;
+        if self.buf.capacity() == 0 {
+            self.buf = take_buffer();
+        }
+        self.buf.reserve(READ_CHUNK);
+        match timeout_at(deadline, self.io.read_buf(&mut self.buf)).await {
+            Ok(r) => r.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Waits, holding no buffer, until the next request starts; then reads
+    /// and parses its head.
+    async fn read_head(&mut self, first: bool, cx: &mut Context) -> io::Result<ReadHead> {
+        if self.buf.is_empty() {
+            self.flush().await?;
+            give_back(&mut self.buf);
+            let idle = if first {
+                self.config.header_read_timeout
+            } else {
+                self.config.keep_alive_timeout
+            };
+            let mut stop = cx.shutdown.clone();
+            tokio::select! {
+                r = timeout(idle, self.io.readable()) => match r {
+                    Ok(r) => r?,
+                    Err(_) => return Ok(ReadHead::Done),
+                },
+                _ = stop.wait() => return Ok(ReadHead::Done),
+            }
+        }
+        let deadline = Instant::now() + self.config.header_read_timeout;
+        loop {
+            if !self.buf.is_empty() {
+                match oneport_http1::parse_request(&self.buf, &self.config.limits) {
+                    Ok(Some((head, n))) => {
+                        self.buf.advance(n);
+                        return Ok(ReadHead::Head(Box::new(head)));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        debug!(peer = %cx.peer, error = %e, "bad request head");
+                        self.answer_error(e.status(), &e.to_string()).await?;
+                        return Ok(ReadHead::Done);
+                    }
+                }
+            }
+            match self.read_more(deadline).await? {
+                Some(0) => {
+                    if !self.buf.is_empty() {
+                        debug!(peer = %cx.peer, "eof in the middle of a request head");
+                    }
+                    return Ok(ReadHead::Done);
+                }
+                Some(_) => {}
+                None => {
+                    if self.buf.is_empty() {
+                        return Ok(ReadHead::Done);
+                    }
+                    debug!(peer = %cx.peer, "request head timed out");
+                    self.answer_error(StatusCode::REQUEST_TIMEOUT, "request head timed out")
+                        .await?;
+                    return Ok(ReadHead::Done);
+                }
+            }
+        }
+    }
+
+    /// Queues a plain-text error response with `Connection: close` and
+    /// writes everything queued.
+    async fn answer_error(&mut self, status: StatusCode, msg: &str) -> io::Result<()> {
+        let res = crate::text_response(status, format!("{msg}\n"));
+        self.queue_response(res, Version::HTTP_11, false, false)
+            .await?;
+        self.flush().await?;
+        let _ = self.io.shutdown().await;
+        Ok(())
+    }
+
+    /// Reads the body announced by `kind`.
+    async fn read_body(&mut self, kind: BodyKind) -> Result<Bytes, BodyError> {
+        let deadline = Instant::now() + self.config.body_read_timeout;
+        match kind {
+            BodyKind::Empty => Ok(Bytes::new()),
+            BodyKind::Length(n) => {
+                let max = self.config.limits.max_body_bytes;
+                if n > max {
+                    return Err(BodyError::Status(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("body of {n} bytes is over the limit of {max}"),
+                    ));
+                }
+                // `n <= max_body_bytes`, which is a usize-sized limit.
+                let n = usize::try_from(n).map_err(|_| {
+                    BodyError::Status(StatusCode::PAYLOAD_TOO_LARGE, "body too large".into())
+                })?;
+                while self.buf.len() < n {
+                    self.buf.reserve(n - self.buf.len());
+                    match timeout_at(deadline, self.io.read_buf(&mut self.buf)).await {
+                        Ok(Ok(0)) => return Err(BodyError::Eof),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Err(BodyError::Io(e)),
+                        Err(_) => {
+                            return Err(BodyError::Status(
+                                StatusCode::REQUEST_TIMEOUT,
+                                "request body timed out".into(),
+                            ));
+                        }
+                    }
+                }
+                Ok(self.buf.split_to(n).freeze())
+            }
+            BodyKind::Chunked => {
+                let mut decoder = ChunkedDecoder::new(&self.config.limits);
+                let mut body = BytesMut::new();
+                loop {
+                    let used = decoder
+                        .decode(&self.buf, &mut body)
+                        .map_err(|e| BodyError::Status(e.status(), e.to_string()))?;
+                    self.buf.advance(used);
+                    if decoder.is_done() {
+                        return Ok(body.freeze());
+                    }
+                    if self.buf.capacity() == 0 {
+                        self.buf = take_buffer();
+                    }
+                    self.buf.reserve(READ_CHUNK);
+                    match timeout_at(deadline, self.io.read_buf(&mut self.buf)).await {
+                        Ok(Ok(0)) => return Err(BodyError::Eof),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => return Err(BodyError::Io(e)),
+                        Err(_) => {
+                            return Err(BodyError::Status(
+                                StatusCode::REQUEST_TIMEOUT,
+                                "request body timed out".into(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Encodes `res` into `out`; a file body is streamed at once (after
+    /// writing what is queued).
+    async fn queue_response(
+        &mut self,
+        res: Response,
+        version: Version,
+        keep_alive: bool,
+        head_only: bool,
+    ) -> io::Result<()> {
+        let (parts, body) = res.into_parts();
+        let no_body = parts.status.is_informational()
+            || parts.status == StatusCode::NO_CONTENT
+            || parts.status == StatusCode::NOT_MODIFIED;
+        let framing = if no_body {
+            BodyLength::None
+        } else {
+            BodyLength::Length(body.len())
+        };
+        oneport_http1::encode_response_head(&parts, framing, keep_alive, version, &mut self.out);
+        if head_only || no_body {
+            return Ok(());
+        }
+        match body.kind {
+            BodyKindInner::Empty => Ok(()),
+            BodyKindInner::Full(b) => {
+                self.out.extend_from_slice(&b);
+                Ok(())
+            }
+            BodyKindInner::File { file, len } => {
+                self.flush().await?;
+                let mut reader = BufReader::with_capacity(FILE_CHUNK, file.take(len));
+                let copy = async {
+                    loop {
+                        let chunk = reader.fill_buf().await?;
+                        if chunk.is_empty() {
+                            return Ok::<_, io::Error>(());
+                        }
+                        let n = chunk.len();
+                        self.io.write_all(chunk).await?;
+                        reader.consume(n);
+                    }
+                };
+                match timeout(self.config.write_timeout.saturating_mul(8), copy).await {
+                    Ok(r) => r,
+                    Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "file send timed out")),
+                }
+            }
+        }
+    }
+}
+
+enum BodyError {
+    Status(StatusCode, String),
+    Eof,
+    Io(io::Error),
+}
+
+/// Serves one connection: requests in order, pipelined ones answered in one
+/// write per read, until close, error, upgrade or shutdown.
+async fn serve_connection(
+    io: TcpStream,
+    mut cx: Context,
+    config: &Config,
+    dispatcher: &dyn Dispatcher,
+) -> io::Result<()> {
+    let _ = io.set_nodelay(true);
+    let mut conn = Conn {
+        io,
+        buf: BytesMut::new(),
+        out: BytesMut::new(),
+        config,
+    };
+    let mut first = true;
+    loop {
+        let head = match conn.read_head(first, &mut cx).await? {
+            ReadHead::Head(h) => *h,
+            ReadHead::Done => break,
+        };
+        first = false;
+        let RequestHead {
+            request,
+            body,
+            keep_alive,
+            expect_continue,
+            ..
+        } = head;
+        let (parts, ()) = request.into_parts();
+        let version = parts.version;
+        if expect_continue && body != BodyKind::Empty {
+            if let BodyKind::Length(n) = body {
+                if n > config.limits.max_body_bytes {
+                    conn.answer_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+                        .await?;
+                    break;
+                }
+            }
+            conn.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            conn.flush().await?;
+        }
+        let body = match conn.read_body(body).await {
+            Ok(b) => b,
+            Err(BodyError::Status(status, msg)) => {
+                debug!(peer = %cx.peer, %status, %msg, "bad request body");
+                conn.answer_error(status, &msg).await?;
+                break;
+            }
+            Err(BodyError::Eof) => break,
+            Err(BodyError::Io(e)) => return Err(e),
+        };
+        let req = http::Request::from_parts(parts, body);
+        let method = req.method().clone();
+        let head_only = method == Method::HEAD;
+        // The path is copied for the log only when the log line is wanted.
+        let line = tracing::enabled!(tracing::Level::INFO).then(|| RequestLine::new(&req));
+        let outcome = dispatcher.dispatch(req, &cx).await;
+        let keep_alive = keep_alive && !cx.shutdown.is_shutting_down();
+        match outcome {
+            Outcome::Response(res) => {
+                if let Some(line) = &line {
+                    info!(peer = %cx.peer, method = %line.method, path = %line.path, status = res.status().as_u16(), "request");
+                }
+                conn.queue_response(res, version, keep_alive, head_only)
+                    .await?;
+            }
+            Outcome::Declined(_) => {
+                if let Some(line) = &line {
+                    info!(peer = %cx.peer, method = %line.method, path = %line.path, status = 404, "not found");
+                }
+                let res = crate::text_response(StatusCode::NOT_FOUND, "not found\n");
+                conn.queue_response(res, version, keep_alive, head_only)
+                    .await?;
+            }
+            Outcome::Upgrade(up) => {
+                if let Some(line) = &line {
+                    info!(peer = %cx.peer, method = %line.method, path = %line.path, "connection taken over");
+                }
+                conn.flush().await?;
+                let Conn { io, buf, .. } = conn;
+                (up.run)(Upgraded {
+                    io,
+                    leftover: buf,
+                    shutdown: cx.shutdown.clone(),
+                })
+                .await;
+                return Ok(());
+            }
+        }
+        if !keep_alive {
+            conn.flush().await?;
+            let _ = conn.io.shutdown().await;
+            break;
+        }
+    }
+    conn.flush().await?;
+    give_back(&mut conn.buf);
+    Ok(())
+}
+
+/// The parts of a request line kept for the log after the request moved.
+struct RequestLine {
+    method: Method,
+    path: String,
+}
+
+impl RequestLine {
+    fn new<B>(req: &http::Request<B>) -> Self {
+        Self {
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+        }
+    }
+}

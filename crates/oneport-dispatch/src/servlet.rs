@@ -1,0 +1,118 @@
+//! Wrap a plain `request -> response` function as a dispatcher.
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use crate::Body;
+use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response};
+
+/// Something a servlet may return: a full response, or just a body (sent
+/// as `200 OK`), or a status with a body.
+pub trait IntoResponse {
+    /// Converts into a response.
+    fn into_response(self) -> Response;
+}
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        crate::text_response(http::StatusCode::OK, self)
+    }
+}
+
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        crate::text_response(http::StatusCode::OK, self)
+    }
+}
+
+impl<B: Into<Body>> IntoResponse for (http::StatusCode, B) {
+    fn into_response(self) -> Response {
+        let mut res = http::Response::new(self.1.into());
+        *res.status_mut() = self.0;
+        res
+    }
+}
+
+/// Marker for synchronous servlet functions.
+#[derive(Debug)]
+pub enum Sync {}
+/// Marker for asynchronous servlet functions.
+#[derive(Debug)]
+pub enum Async {}
+
+/// A function usable as a servlet: `Fn(Request) -> R` or
+/// `Fn(Request) -> impl Future<Output = R>`, with `R:` [`IntoResponse`].
+/// The marker `M` only tells the two kinds apart.
+pub trait ServletFn<M>: Send + std::marker::Sync + 'static {
+    /// Runs the function.
+    fn call(&self, req: Request) -> BoxFuture<'_, Response>;
+}
+
+impl<F, R> ServletFn<(Sync, R)> for F
+where
+    F: Fn(Request) -> R + Send + std::marker::Sync + 'static,
+    R: IntoResponse,
+{
+    fn call(&self, req: Request) -> BoxFuture<'_, Response> {
+        let res = self(req).into_response();
+        Box::pin(std::future::ready(res))
+    }
+}
+
+impl<F, Fut, R> ServletFn<(Async, Fut, R)> for F
+where
+    F: Fn(Request) -> Fut + Send + std::marker::Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoResponse,
+{
+    fn call(&self, req: Request) -> BoxFuture<'_, Response> {
+        let fut = self(req);
+        Box::pin(async move { fut.await.into_response() })
+    }
+}
+
+/// Wraps a function from request to response, sync or async, as a
+/// dispatcher that handles every request offered to it.
+///
+/// Like Racket's `dispatch/servlet`. Combine with [`filter`](crate::filter)
+/// to give it a path.
+///
+/// # Examples
+///
+/// ```
+/// use oneport_dispatch::{servlet, Request};
+///
+/// let hello = servlet(|_req: Request| "Hello, World!");
+/// let slow = servlet(|req: Request| async move { format!("you asked for {}", req.uri()) });
+/// # let _ = (hello, slow);
+/// ```
+pub fn servlet<M, F: ServletFn<M>>(f: F) -> Servlet<F, M> {
+    Servlet {
+        f,
+        _marker: PhantomData,
+    }
+}
+
+/// The dispatcher returned by [`servlet`].
+pub struct Servlet<F, M> {
+    f: F,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<F, M> std::fmt::Debug for Servlet<F, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Servlet(..)")
+    }
+}
+
+impl<F: ServletFn<M>, M: 'static> Dispatcher for Servlet<F, M> {
+    fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move { Outcome::Response(self.f.call(req).await) })
+    }
+}
