@@ -18,8 +18,11 @@ pub enum Error {
     #[error("hybi-00 handshake failed: {0}")]
     Handshake(#[from] HandshakeError),
     /// A frame's payload is larger than
-    /// [`Config::max_frame_size`](crate::Config::max_frame_size). For a text
-    /// frame still missing its `0xFF`, `size` is how much was seen so far.
+    /// [`Config::max_frame_size`](crate::Config::max_frame_size). For a
+    /// length-prefixed frame `size` is its length as far as the prefix was
+    /// read when it passed the limit; for a frame ended by `0xFF` it is
+    /// `max + 1` (the frame is at least that long), so the error is the same
+    /// however the input was split.
     #[error("frame of at least {size} bytes exceeds the limit of {max} bytes")]
     FrameTooLarge {
         /// The frame's payload length (at least).

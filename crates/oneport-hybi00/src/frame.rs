@@ -173,7 +173,12 @@ impl Decoder {
                     let taken = found.unwrap_or(buf.len());
                     let seen = seen.saturating_add(taken);
                     if seen > max {
-                        return self.fail(Error::FrameTooLarge { size: seen, max });
+                        // As for text: "at least one byte too long", the
+                        // same whatever the read sizes were.
+                        return self.fail(Error::FrameTooLarge {
+                            size: max.saturating_add(1),
+                            max,
+                        });
                     }
                     match found {
                         Some(at) => {
@@ -431,6 +436,18 @@ mod tests {
             decoder.decode(&mut buf),
             Err(Error::FrameTooLarge { size: 5, max: 4 })
         ));
+        // Same error whatever the splits.
+        let (frames, err) = split_feed(4, b"\x00ok\xFF\x01abcdefgh\xFF\x00no\xFF");
+        assert_eq!(frames, vec![text("ok")]);
+        assert_eq!(
+            err.as_deref(),
+            Some("frame of at least 5 bytes exceeds the limit of 4 bytes")
+        );
+        assert_eq!(
+            split_feed(4, b"\x01abcd\xFF").1,
+            None,
+            "the limit is inclusive"
+        );
         // A large discarded length-prefixed frame is consumed as it arrives.
         let mut decoder = Decoder::new(&config(1000));
         let mut buf = BytesMut::from(&b"\x80\x87\x68"[..]); // 1000
