@@ -1,4 +1,5 @@
 //! The tokio layer over loopback TCP: handshake, echo, closing, errors.
+#![cfg(feature = "tokio")]
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -569,4 +570,24 @@ async fn eof_ends_the_stream() {
     })
     .await
     .unwrap();
+}
+
+/// The dispatcher runs handlers on a multi-threaded runtime: the socket
+/// and its futures must be `Send`.
+#[allow(dead_code)]
+fn futures_are_send(ws: &mut WebSocket<TcpStream>, req: &http::Request<()>) {
+    fn send<T: Send>(_: T) {}
+    send(ws.recv());
+    send(ws.send_text("x"));
+    send(ws.close());
+    send(ws.flush());
+    send(accept(
+        tokio::io::empty(),
+        req,
+        BytesMut::new(),
+        false,
+        None,
+        Config::default(),
+    ));
+    send(connect("ws://127.0.0.1:1/"));
 }
