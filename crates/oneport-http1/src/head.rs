@@ -15,12 +15,22 @@ pub(crate) const STACK_HEADERS: usize = 64;
 /// `httparse` accepts both CRLF and a bare LF as line ends, and rejects any
 /// CR that is not followed by LF. So in a head it accepted, every CR starts
 /// a CRLF, and there is a bare LF exactly when there are more LFs than CRs.
-/// Counting is branch-free and vectorises, unlike a scan for `[^\r]\n`.
+///
+/// Counting vectorises where a scan for `[^\r]\n` would not: each block of
+/// 127 bytes is summed in a wrapping `u8` (`+1` per LF, `-1` per CR), whose
+/// true value lies in `-127..=127` and so reads back exactly as an `i8`.
 pub(crate) fn check_line_endings(head: &[u8]) -> Result<(), Error> {
-    let (cr, lf) = head.iter().fold((0usize, 0usize), |(cr, lf), &b| {
-        (cr + usize::from(b == b'\r'), lf + usize::from(b == b'\n'))
-    });
-    if cr == lf {
+    let balance: i64 = head
+        .chunks(127)
+        .map(|block| {
+            let sum = block.iter().fold(0u8, |acc, &b| {
+                acc.wrapping_add(u8::from(b == b'\n'))
+                    .wrapping_sub(u8::from(b == b'\r'))
+            });
+            i64::from(i8::from_ne_bytes([sum]))
+        })
+        .sum();
+    if balance == 0 {
         Ok(())
     } else {
         Err(Error::Malformed(Malformed::BareLf))
@@ -279,6 +289,18 @@ mod tests {
             Err(Error::Malformed(Malformed::BareLf))
         );
         assert!(check_line_endings(b"\n").is_err());
+        // Block boundaries: a CRLF split across blocks, and many lines.
+        let mut long = vec![b'x'; 126];
+        long.extend_from_slice(b"\r\n");
+        long.extend(b"ab\r\n".repeat(200));
+        assert!(check_line_endings(&long).is_ok());
+        for i in 0..long.len() {
+            if long[i] == b'\r' {
+                let mut bad = long.clone();
+                bad[i] = b'x';
+                assert!(check_line_endings(&bad).is_err(), "{i}");
+            }
+        }
     }
 
     #[test]
