@@ -1,1 +1,2 @@
+//! Frame codec benchmarks (filled in below).
 fn main() {}

@@ -1,2 +1,97 @@
-//! Work in progress.
+//! RFC 6455 WebSockets: a sans-IO frame codec and handshake, plus an
+//! optional async socket and client for tokio.
+//!
+//! The core ([`Connection`], [`handshake`]) does **no I/O**: it turns bytes
+//! into [`Message`]s and messages into bytes, checks the opening handshake
+//! on `http` types, and leaves sockets, timers and threads to the caller.
+//! It does not implement extensions (no permessage-deflate: RSV bits are a
+//! protocol error), TLS (`wss://` needs a TLS stream from elsewhere, passed
+//! to [`WebSocket::from_raw_socket`]), nor HTTP beyond the upgrade head.
+//!
+//! ```text
+//!            bytes from the peer                     bytes to the peer
+//!                    |                                       ^
+//!                    v                                       |
+//!   BytesMut --> Connection::receive --> Message    Message --> Connection::encode --> BytesMut
+//!                (unmask in place, UTF-8 check,             (mask if client)
+//!                 limits, fragment assembly)
+//!
+//!   tokio feature:  WebSocket<S> = socket S + Connection + read/write buffers
+//!                   + auto-pong, close handshake, keepalive, timeouts
+//! ```
+//!
+//! # Example
+//!
+//! A client and a server engine talking through plain buffers:
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use oneport_rfc6455::{CloseCode, CloseFrame, Config, Connection, Message, Role};
+//!
+//! let mut client = Connection::new(Role::Client, Config::default());
+//! let mut server = Connection::new(Role::Server, Config::default());
+//!
+//! let mut to_server = BytesMut::new();
+//! client.encode(&Message::text("hello"), &mut to_server)?;
+//! client.encode(&Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))), &mut to_server)?;
+//!
+//! assert_eq!(server.receive(&mut to_server)?, Some(Message::text("hello")));
+//! let Some(Message::Close(Some(frame))) = server.receive(&mut to_server)? else {
+//!     panic!("expected a close frame");
+//! };
+//! assert_eq!(frame.code, CloseCode::NORMAL);
+//!
+//! // Answer the close by echoing its code.
+//! let mut to_client = BytesMut::new();
+//! server.encode(&Message::Close(Some(CloseFrame::new(frame.code, ""))), &mut to_client)?;
+//! assert!(matches!(client.receive(&mut to_client)?, Some(Message::Close(_))));
+//! assert!(client.is_closed() && server.is_closed());
+//! # Ok::<(), oneport_rfc6455::Error>(())
+//! ```
+//!
+//! # Cargo features
+//!
+//! - `tokio` (default): [`WebSocket`] over any tokio
+//!   `AsyncRead + AsyncWrite`, its [`split`](WebSocket::split) halves, and
+//!   the client [`connect`] / [`connect_with`]. Without it the crate pulls
+//!   in no async runtime.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+mod close;
+mod config;
+mod conn;
+mod error;
+mod frame;
+pub mod handshake;
+mod mask;
+mod message;
+mod utf8;
+
+#[cfg(feature = "tokio")]
+mod client;
+#[cfg(feature = "tokio")]
+mod socket;
+
+pub use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+pub use crate::config::{
+    Config, DEFAULT_CLOSE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE, Role,
+};
+pub use crate::conn::Connection;
+pub use crate::error::{CapacityError, Error, LocalError, ProtocolError};
+pub use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_frame};
+pub use crate::handshake::{
+    GUID, HandshakeError, OriginPolicy, UpgradeRequest, accept_key, check_origin, check_request,
+    client_request, is_upgrade_request, response, select_protocol, verify_response,
+};
+pub use crate::mask::{apply_mask, apply_mask_bytewise};
+pub use crate::message::{Message, Utf8Bytes};
+pub use crate::utf8::{InvalidUtf8, Utf8Validator};
+
+#[cfg(feature = "tokio")]
+pub use crate::client::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT, connect, connect_with};
+#[cfg(feature = "tokio")]
+pub use crate::socket::{WebSocket, WsReceiver, WsSender};

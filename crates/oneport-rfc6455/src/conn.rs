@@ -1,0 +1,467 @@
+//! The sans-IO connection: frames in, messages out, and back.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+use crate::config::{Config, Role};
+use crate::error::{CapacityError, Error, LocalError, ProtocolError};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{Message, Utf8Bytes};
+use crate::utf8::Utf8Validator;
+
+/// One end of a WebSocket connection, without I/O (RFC 6455 §5, §7).
+///
+/// It turns received bytes into [`Message`]s and messages into frames,
+/// enforcing the framing rules for its [`Role`] and the limits of its
+/// [`Config`]. It never reads or writes a socket, never answers a ping by
+/// itself and has no timers: the caller (such as the `tokio` layer's
+/// `WebSocket`) decides what to send and when.
+///
+/// # Call order
+///
+/// 1. Append bytes read from the peer to a `BytesMut` and call
+///    [`receive`](Connection::receive) until it returns `Ok(None)`. Only
+///    *append* to that buffer between calls: the header of a frame still
+///    arriving has been consumed and its payload prefix already unmasked
+///    and validated in place.
+/// 2. For each message to send, call [`encode`](Connection::encode) (or
+///    [`encode_frame`](Connection::encode_frame) for fragments) and write
+///    the bytes out.
+/// 3. When a [`Message::Close`] arrives and we have not sent one, answer it
+///    with a Close; when [`receive`](Connection::receive) fails with an
+///    error that has a [`close_code`](Error::close_code), send a Close with
+///    that code and drop the connection.
+/// 4. On end of input, [`receive_eof`](Connection::receive_eof) tells
+///    whether the close was clean.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use oneport_rfc6455::{Config, Connection, Message, Role};
+///
+/// let mut client = Connection::new(Role::Client, Config::default());
+/// let mut server = Connection::new(Role::Server, Config::default());
+///
+/// let mut wire = BytesMut::new();
+/// client.encode(&Message::text("hi"), &mut wire)?;
+/// // Deliver the bytes in two pieces, as a socket might.
+/// let mut inbox = BytesMut::new();
+/// inbox.extend_from_slice(&wire[..3]);
+/// assert_eq!(server.receive(&mut inbox)?, None);
+/// inbox.extend_from_slice(&wire[3..]);
+/// assert_eq!(server.receive(&mut inbox)?, Some(Message::text("hi")));
+/// # Ok::<(), oneport_rfc6455::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    /// The frame whose header was consumed while its payload arrives.
+    frame: Option<InFrame>,
+    /// A data message whose final fragment has not arrived yet.
+    message: Option<Partial>,
+    /// Validates the text message being received, across fragments.
+    utf8: Utf8Validator,
+    close_received: bool,
+    close_sent: bool,
+    /// A receive error happened; the connection must be dropped.
+    failed: bool,
+    /// We are in the middle of sending a fragmented message.
+    sending_fragments: bool,
+}
+
+#[derive(Debug)]
+struct InFrame {
+    header: FrameHeader,
+    /// The payload length (within the limits, so it fits).
+    len: usize,
+    /// How many payload bytes at the start of the buffer are already
+    /// unmasked and validated.
+    done: usize,
+    /// Whether the payload is text to validate.
+    text: bool,
+}
+
+#[derive(Debug)]
+struct Partial {
+    text: bool,
+    data: BytesMut,
+}
+
+impl Connection {
+    /// A connection at the start of the data transfer phase.
+    pub fn new(role: Role, config: Config) -> Self {
+        Connection {
+            role,
+            config,
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            close_received: false,
+            close_sent: false,
+            failed: false,
+            sending_fragments: false,
+        }
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether the peer's Close frame was received.
+    pub fn is_close_received(&self) -> bool {
+        self.close_received
+    }
+
+    /// Whether our Close frame was encoded.
+    pub fn is_close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    /// Whether the connection can no longer carry messages: both Close
+    /// frames were exchanged, or a receive error happened.
+    pub fn is_closed(&self) -> bool {
+        self.failed || (self.close_received && self.close_sent)
+    }
+
+    /// Payload bytes still missing from the frame being received (0 between
+    /// frames). A reader may size its next read with it.
+    pub fn frame_remaining(&self) -> usize {
+        self.frame.as_ref().map_or(0, |f| f.len - f.done)
+    }
+
+    /// Parses the next message or control frame from the start of `buf`.
+    ///
+    /// Consumes the bytes it parses. Returns `Ok(None)` when `buf` holds no
+    /// complete message yet (then it has consumed any complete frame
+    /// header and fragments, and checked the partial payload: a text
+    /// message fails at its first invalid byte, not at its end). A complete
+    /// single-frame payload is split off `buf` without copying and unmasked
+    /// in place; fragmented messages are assembled in a separate buffer.
+    ///
+    /// Pings, pongs and closes are returned as they arrive, also between
+    /// the fragments of a message. After a Close, nothing more is parsed
+    /// and `Ok(None)` is returned.
+    ///
+    /// # Errors
+    ///
+    /// A protocol violation ([`Error::Protocol`], close code 1002), invalid
+    /// UTF-8 ([`Error::Utf8`], 1007) or a limit exceeded
+    /// ([`Error::Capacity`], 1009; detected from the frame header, before
+    /// any payload is buffered). After an error the connection is failed
+    /// and every later call returns [`Error::AlreadyClosed`].
+    pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, Error> {
+        if self.failed {
+            return Err(Error::AlreadyClosed);
+        }
+        let result = self.receive_inner(buf);
+        if result.is_err() {
+            self.failed = true;
+            self.frame = None;
+            self.message = None;
+        }
+        result
+    }
+
+    /// Reports the end of the input.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ConnectionClosed`] if the peer's Close frame was not
+    /// received: the connection ended abnormally (status 1006).
+    pub fn receive_eof(&mut self) -> Result<(), Error> {
+        if self.close_received {
+            Ok(())
+        } else {
+            self.failed = true;
+            Err(Error::ConnectionClosed)
+        }
+    }
+
+    fn receive_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, Error> {
+        loop {
+            if self.close_received {
+                return Ok(None);
+            }
+            let mut frame = match self.frame.take() {
+                Some(frame) => frame,
+                None => {
+                    let Some((header, n)) = FrameHeader::parse(buf)? else {
+                        return Ok(None);
+                    };
+                    let frame = self.start_frame(header)?;
+                    buf.advance(n);
+                    frame
+                }
+            };
+            let avail = buf.len().min(frame.len);
+            if avail > frame.done {
+                let fresh = buf.get_mut(frame.done..avail).unwrap_or_default();
+                if let Some(key) = frame.header.mask {
+                    apply_mask(fresh, key, frame.done);
+                }
+                if frame.text {
+                    self.utf8.feed(fresh).map_err(|_| Error::Utf8)?;
+                }
+                frame.done = avail;
+            }
+            if frame.done < frame.len {
+                self.frame = Some(frame);
+                return Ok(None);
+            }
+            if let Some(msg) = self.finish_frame(&frame, buf)? {
+                return Ok(Some(msg));
+            }
+        }
+    }
+
+    /// Checks a new frame header against the role, the fragmentation state
+    /// and the limits.
+    fn start_frame(&mut self, header: FrameHeader) -> Result<InFrame, Error> {
+        match (self.role, header.mask) {
+            (Role::Server, None) if !self.config.accept_unmasked_frames => {
+                return Err(ProtocolError::UnmaskedFrame.into());
+            }
+            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame.into()),
+            _ => {}
+        }
+        let text = match header.opcode {
+            OpCode::Continuation => match &self.message {
+                Some(m) => m.text,
+                None => return Err(ProtocolError::UnexpectedContinuation.into()),
+            },
+            OpCode::Text | OpCode::Binary if self.message.is_some() => {
+                return Err(ProtocolError::ExpectedContinuation.into());
+            }
+            OpCode::Text => true,
+            _ => false,
+        };
+        let too_big = CapacityError::FrameTooLarge {
+            size: header.payload_len,
+            max: self.config.max_frame_size,
+        };
+        let len = usize::try_from(header.payload_len).map_err(|_| too_big)?;
+        if len > self.config.max_frame_size {
+            return Err(too_big.into());
+        }
+        if !header.opcode.is_control() {
+            let so_far = self.message.as_ref().map_or(0, |m| m.data.len());
+            let total = so_far.saturating_add(len);
+            if total > self.config.max_message_size {
+                return Err(CapacityError::MessageTooLarge {
+                    size: total as u64,
+                    max: self.config.max_message_size,
+                }
+                .into());
+            }
+        }
+        if header.opcode == OpCode::Text {
+            self.utf8.reset();
+        }
+        Ok(InFrame {
+            header,
+            len,
+            done: 0,
+            text,
+        })
+    }
+
+    /// Takes a complete frame's payload off `buf`; returns a message if the
+    /// frame completed one.
+    fn finish_frame(
+        &mut self,
+        frame: &InFrame,
+        buf: &mut BytesMut,
+    ) -> Result<Option<Message>, Error> {
+        let fin = frame.header.fin;
+        match frame.header.opcode {
+            OpCode::Ping => Ok(Some(Message::Ping(take(buf, frame.len)))),
+            OpCode::Pong => Ok(Some(Message::Pong(take(buf, frame.len)))),
+            OpCode::Close => {
+                let close = parse_close(take(buf, frame.len))?;
+                self.close_received = true;
+                Ok(Some(Message::Close(close)))
+            }
+            OpCode::Text | OpCode::Binary => {
+                let data = buf.split_to(frame.len);
+                if fin {
+                    Ok(Some(self.complete(frame.text, data)?))
+                } else {
+                    self.message = Some(Partial {
+                        text: frame.text,
+                        data,
+                    });
+                    Ok(None)
+                }
+            }
+            OpCode::Continuation => {
+                let Some(partial) = self.message.as_mut() else {
+                    return Err(ProtocolError::UnexpectedContinuation.into());
+                };
+                partial
+                    .data
+                    .extend_from_slice(buf.get(..frame.len).unwrap_or_default());
+                buf.advance(frame.len);
+                if fin {
+                    match self.message.take() {
+                        Some(m) => Ok(Some(self.complete(m.text, m.data)?)),
+                        None => Ok(None),
+                    }
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    fn complete(&mut self, text: bool, data: BytesMut) -> Result<Message, Error> {
+        if text {
+            self.utf8.finish().map_err(|_| Error::Utf8)?;
+            Ok(Message::Text(Utf8Bytes::from_validated(data.freeze())))
+        } else {
+            Ok(Message::Binary(data.freeze()))
+        }
+    }
+
+    /// Appends `msg` as one frame (FIN set; data messages are never
+    /// fragmented, whatever their size). A client masks it with a fresh
+    /// random key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyClosed`] after our Close was encoded;
+    /// [`Error::Local`] for a control payload over 125 bytes, a close
+    /// code that may not be sent, or a data message while a fragmented one
+    /// is being sent with [`encode_frame`](Connection::encode_frame).
+    pub fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), Error> {
+        match msg {
+            Message::Text(t) => self.encode_frame(OpCode::Text, true, t.as_bytes(), dst),
+            Message::Binary(b) => self.encode_frame(OpCode::Binary, true, b, dst),
+            Message::Ping(b) => self.encode_frame(OpCode::Ping, true, b, dst),
+            Message::Pong(b) => self.encode_frame(OpCode::Pong, true, b, dst),
+            Message::Close(frame) => {
+                let payload = close_payload(frame.as_ref())?;
+                self.encode_frame(OpCode::Close, true, &payload, dst)
+            }
+        }
+    }
+
+    /// Appends one frame, for sending a message in fragments: a `Text` or
+    /// `Binary` frame with `fin == false`, then `Continuation` frames, the
+    /// last with `fin == true`. Control frames may be sent in between.
+    ///
+    /// # Errors
+    ///
+    /// As for [`encode`](Connection::encode), plus [`Error::Local`] for a
+    /// continuation without a started message or a fragmented control
+    /// frame.
+    pub fn encode_frame(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        payload: &[u8],
+        dst: &mut BytesMut,
+    ) -> Result<(), Error> {
+        let header = self.prepare(opcode, fin, payload.len())?;
+        dst.reserve(header.encoded_len() + payload.len());
+        header.encode(dst);
+        let start = dst.len();
+        dst.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(dst.get_mut(start..).unwrap_or_default(), key, 0);
+        }
+        Ok(())
+    }
+
+    /// Checks that a frame may be sent now, updates the sending state and
+    /// returns its header (with a fresh mask key for a client). The caller
+    /// writes the header and the payload, masked with the header's key.
+    pub(crate) fn prepare(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        len: usize,
+    ) -> Result<FrameHeader, Error> {
+        if self.close_sent {
+            return Err(Error::AlreadyClosed);
+        }
+        if opcode.is_control() {
+            if !fin {
+                return Err(LocalError::FragmentedControl.into());
+            }
+            if len > MAX_CONTROL_PAYLOAD {
+                return Err(LocalError::ControlTooLong(len).into());
+            }
+        }
+        match opcode {
+            OpCode::Continuation if !self.sending_fragments => {
+                return Err(LocalError::NoMessageToContinue.into());
+            }
+            OpCode::Continuation => self.sending_fragments = !fin,
+            OpCode::Text | OpCode::Binary if self.sending_fragments => {
+                return Err(LocalError::MessageInProgress.into());
+            }
+            OpCode::Text | OpCode::Binary => self.sending_fragments = !fin,
+            OpCode::Close => self.close_sent = true,
+            OpCode::Ping | OpCode::Pong => {}
+        }
+        let mask = match self.role {
+            Role::Client => Some(rand::random::<[u8; 4]>()),
+            Role::Server => None,
+        };
+        Ok(FrameHeader::new(fin, opcode, mask, len as u64))
+    }
+}
+
+/// Splits `len` bytes off `buf` as frozen bytes.
+fn take(buf: &mut BytesMut, len: usize) -> Bytes {
+    if len == 0 {
+        Bytes::new()
+    } else {
+        buf.split_to(len).freeze()
+    }
+}
+
+/// Decodes a Close payload (§5.5.1): empty, or a valid code and a UTF-8
+/// reason.
+fn parse_close(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(ProtocolError::CloseTooShort.into()),
+        _ => {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            if !CloseCode::is_valid_on_wire(code) {
+                return Err(ProtocolError::InvalidCloseCode(code).into());
+            }
+            let reason = Utf8Bytes::try_from(payload.slice(2..))?;
+            Ok(Some(CloseFrame {
+                code: CloseCode::new(code),
+                reason,
+            }))
+        }
+    }
+}
+
+/// Encodes a Close payload, checking what we may send.
+fn close_payload(frame: Option<&CloseFrame>) -> Result<Vec<u8>, Error> {
+    let Some(frame) = frame else {
+        return Ok(Vec::new());
+    };
+    if !frame.code.is_valid() {
+        return Err(LocalError::InvalidCloseCode(frame.code.as_u16()).into());
+    }
+    let reason = frame.reason.as_bytes();
+    if reason.len() > MAX_CLOSE_REASON {
+        return Err(LocalError::ControlTooLong(2 + reason.len()).into());
+    }
+    let mut payload = Vec::with_capacity(2 + reason.len());
+    payload.extend_from_slice(&frame.code.as_u16().to_be_bytes());
+    payload.extend_from_slice(reason);
+    Ok(payload)
+}

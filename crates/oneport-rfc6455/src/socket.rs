@@ -1,0 +1,637 @@
+//! The async WebSocket over any tokio `AsyncRead + AsyncWrite`.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::{Config, Role};
+use crate::conn::Connection;
+use crate::error::Error;
+use crate::message::{Message, Utf8Bytes};
+
+mod split;
+mod write;
+
+pub use self::split::{WsReceiver, WsSender};
+use self::write::{Slot, WriteQueue, WriteWakers};
+
+/// Size of the on-stack buffer each read goes through, so that an idle
+/// connection holds no heap read buffer.
+const STACK_READ: usize = 8 * 1024;
+/// Largest read made straight into the heap buffer when a big frame is
+/// known to be arriving.
+const DIRECT_READ: usize = 64 * 1024;
+
+/// Where the connection is in its life (RFC 6455 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Data flows both ways.
+    Open,
+    /// We sent a Close and wait for the peer's until `deadline` (§7.1.2).
+    CloseSent { deadline: Instant },
+    /// The outcome is decided (peer's Close answered, or an error); flush
+    /// our last frames and shut the write side down until `deadline`, then
+    /// report it.
+    Finishing { deadline: Instant },
+    /// Nothing more to receive.
+    Closed,
+}
+
+/// What `poll_recv` does after handling a timer.
+enum Step {
+    /// Loop again (something was queued or the phase changed).
+    Again,
+    /// Return this.
+    Return(Poll<Option<Result<Message, Error>>>),
+}
+
+/// What a timer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alarm {
+    Ping,
+    Idle,
+    Deadline,
+}
+
+/// The state shared by [`WebSocket`] and its split halves.
+pub(crate) struct Core<S> {
+    io: S,
+    conn: Connection,
+    /// Received bytes not yet parsed; `BytesMut::new()` (no allocation)
+    /// whenever empty.
+    rd: BytesMut,
+    wr: WriteQueue,
+    wakers: Arc<WriteWakers>,
+    /// Armed lazily, for the earliest of the keepalive, idle and closing
+    /// deadlines.
+    timer: Option<Pin<Box<Sleep>>>,
+    last_rx: Instant,
+    last_ping: Instant,
+    phase: Phase,
+    /// Returned by `poll_recv` once `Finishing` is over.
+    outcome: Option<Result<Message, Error>>,
+}
+
+impl<S> fmt::Debug for Core<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.conn.role())
+            .field("phase", &self.phase)
+            .field("read_buffered", &self.rd.len())
+            .field("write_buffered", &self.wr.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
+    fn new(io: S, role: Role, config: Config, leftover: BytesMut) -> Self {
+        let now = Instant::now();
+        Core {
+            io,
+            conn: Connection::new(role, config),
+            rd: if leftover.is_empty() {
+                BytesMut::new()
+            } else {
+                leftover
+            },
+            wr: WriteQueue::default(),
+            wakers: Arc::default(),
+            timer: None,
+            last_rx: now,
+            last_ping: now,
+            phase: Phase::Open,
+            outcome: None,
+        }
+    }
+
+    fn config(&self) -> &Config {
+        self.conn.config()
+    }
+
+    /// Drops the read buffer's allocation once everything in it is parsed.
+    fn release_read_buffer(&mut self) {
+        if self.rd.is_empty() && self.rd.capacity() != 0 {
+            self.rd = BytesMut::new();
+        }
+    }
+
+    /// Queues a frame we decided to send ourselves (pong, close); failures
+    /// (already closed) are not the user's business.
+    fn queue_internal(&mut self, msg: &Message) {
+        let _ = self.wr.push(&mut self.conn, msg);
+    }
+
+    /// Ends the connection with `outcome`, sending `close` first if we have
+    /// not sent a Close yet.
+    fn finish(&mut self, close: Option<CloseFrame>, outcome: Result<Message, Error>) {
+        if !self.conn.is_close_sent() {
+            self.queue_internal(&Message::Close(close));
+        }
+        self.rd = BytesMut::new();
+        self.outcome = Some(outcome);
+        self.phase = Phase::Finishing {
+            deadline: Instant::now() + self.config().close_timeout,
+        };
+    }
+
+    /// Handles a received frame; returns what the user should see.
+    fn on_message(&mut self, msg: Message) -> Option<Result<Message, Error>> {
+        match msg {
+            Message::Ping(payload) => {
+                if !self.conn.is_close_sent() {
+                    self.queue_internal(&Message::Pong(payload.clone()));
+                }
+                Some(Ok(Message::Ping(payload)))
+            }
+            Message::Close(frame) => {
+                // Echo the peer's status code (§5.5.1); empty if it sent none.
+                let echo = frame.as_ref().map(|f| CloseFrame {
+                    code: f.code,
+                    reason: Utf8Bytes::default(),
+                });
+                self.finish(echo, Ok(Message::Close(frame)));
+                None
+            }
+            other => Some(Ok(other)),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<(Instant, Alarm)> {
+        match self.phase {
+            Phase::Closed => None,
+            Phase::CloseSent { deadline } | Phase::Finishing { deadline } => {
+                Some((deadline, Alarm::Deadline))
+            }
+            Phase::Open => {
+                let config = self.config();
+                let idle = config.idle_timeout.map(|d| (self.last_rx + d, Alarm::Idle));
+                let ping = config
+                    .ping_interval
+                    .map(|d| (self.last_rx.max(self.last_ping) + d, Alarm::Ping));
+                match (idle, ping) {
+                    (Some(i), Some(p)) => Some(if p.0 < i.0 { p } else { i }),
+                    (i, p) => i.or(p),
+                }
+            }
+        }
+    }
+
+    /// Ready with the alarm that is due; otherwise arms the timer.
+    fn poll_alarm(&mut self, cx: &mut Context<'_>) -> Poll<Alarm> {
+        loop {
+            let Some((at, alarm)) = self.next_deadline() else {
+                return Poll::Pending;
+            };
+            if at <= Instant::now() {
+                return Poll::Ready(alarm);
+            }
+            match &mut self.timer {
+                // A timer set for a later deadline is moved earlier; one
+                // that is early just fires and is then moved to `at`.
+                Some(t) if t.deadline() <= at && !t.is_elapsed() => {}
+                Some(t) => t.as_mut().reset(at),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+            }
+            let Some(timer) = self.timer.as_mut() else {
+                return Poll::Pending;
+            };
+            ready!(timer.as_mut().poll(cx));
+        }
+    }
+
+    /// Reads more bytes into `rd`: through a stack buffer normally, or
+    /// straight into the heap buffer while a large frame is arriving.
+    fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let remaining = self.conn.frame_remaining();
+        if remaining > STACK_READ {
+            let start = self.rd.len();
+            self.rd.resize(start + remaining.min(DIRECT_READ), 0);
+            let mut buf = ReadBuf::new(self.rd.get_mut(start..).unwrap_or_default());
+            let result = Pin::new(&mut self.io).poll_read(cx, &mut buf);
+            let n = buf.filled().len();
+            self.rd.truncate(start + n);
+            ready!(result)?;
+            Poll::Ready(Ok(n))
+        } else {
+            let mut stack = [0u8; STACK_READ];
+            let mut buf = ReadBuf::new(&mut stack);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+            let filled = buf.filled();
+            self.rd.extend_from_slice(filled);
+            Poll::Ready(Ok(filled.len()))
+        }
+    }
+
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            match self.phase {
+                Phase::Closed => return Poll::Ready(None),
+                Phase::Finishing { .. } => {
+                    let done = self
+                        .wr
+                        .poll_shutdown(&mut self.io, cx, &self.wakers, Slot::Rx)
+                        .is_ready();
+                    if done || self.poll_alarm(cx).is_ready() {
+                        self.phase = Phase::Closed;
+                        self.timer = None;
+                        return Poll::Ready(self.outcome.take());
+                    }
+                    return Poll::Pending;
+                }
+                Phase::Open | Phase::CloseSent { .. } => {}
+            }
+
+            match self.conn.receive(&mut self.rd) {
+                Ok(Some(msg)) => {
+                    self.release_read_buffer();
+                    if let Some(out) = self.on_message(msg) {
+                        return Poll::Ready(Some(out));
+                    }
+                    continue;
+                }
+                Ok(None) => self.release_read_buffer(),
+                Err(e) => {
+                    let close = e.close_code().map(|code| CloseFrame {
+                        code,
+                        reason: Utf8Bytes::default(),
+                    });
+                    self.finish(close, Err(e));
+                    continue;
+                }
+            }
+
+            // Everything produced while handling the last read leaves now,
+            // in one write, before the next read.
+            match self.wr.poll_flush(&mut self.io, cx, &self.wakers, Slot::Rx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    self.phase = Phase::Closed;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Pending if self.wr.len() > self.config().max_write_buffer_size => {
+                    // The peer does not read: stop reading its pings too.
+                    match self.on_pending(cx) {
+                        Step::Again => continue,
+                        Step::Return(out) => return out,
+                    }
+                }
+                Poll::Pending => {}
+            }
+
+            match self.poll_read_more(cx) {
+                Poll::Ready(Ok(0)) => {
+                    // A Close would have moved us to `Finishing`: this end
+                    // of stream is abnormal (status 1006).
+                    self.phase = Phase::Closed;
+                    self.timer = None;
+                    self.rd = BytesMut::new();
+                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+                }
+                Poll::Ready(Ok(_)) => self.last_rx = Instant::now(),
+                Poll::Ready(Err(e)) => {
+                    self.phase = Phase::Closed;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Pending => match self.on_pending(cx) {
+                    Step::Again => {}
+                    Step::Return(out) => return out,
+                },
+            }
+        }
+    }
+
+    /// Nothing to read (or to write): handles a due timer, arming it
+    /// otherwise.
+    fn on_pending(&mut self, cx: &mut Context<'_>) -> Step {
+        let Poll::Ready(alarm) = self.poll_alarm(cx) else {
+            return Step::Return(Poll::Pending);
+        };
+        match alarm {
+            Alarm::Ping => {
+                self.last_ping = Instant::now();
+                self.queue_internal(&Message::Ping(bytes::Bytes::new()));
+                Step::Again
+            }
+            Alarm::Idle => {
+                let close = CloseFrame::new(CloseCode::AWAY, "idle timeout");
+                self.finish(Some(close), Err(Error::Timeout));
+                Step::Again
+            }
+            Alarm::Deadline => {
+                // The peer did not answer our Close in time.
+                let _ = self
+                    .wr
+                    .poll_shutdown(&mut self.io, cx, &self.wakers, Slot::Rx);
+                self.phase = Phase::Closed;
+                self.timer = None;
+                self.rd = BytesMut::new();
+                Step::Return(Poll::Ready(Some(Err(Error::Timeout))))
+            }
+        }
+    }
+
+    pub(crate) fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        slot: Slot,
+    ) -> Poll<Result<(), Error>> {
+        if self.wr.len() >= self.config().max_write_buffer_size {
+            ready!(self.wr.poll_flush(&mut self.io, cx, &self.wakers, slot))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
+        if self.phase == Phase::Closed {
+            return Err(Error::AlreadyClosed);
+        }
+        self.wr.push(&mut self.conn, msg)?;
+        if msg.is_close() && self.phase == Phase::Open {
+            self.phase = Phase::CloseSent {
+                deadline: Instant::now() + self.config().close_timeout,
+            };
+        }
+        Ok(())
+    }
+
+    pub(crate) fn poll_flush(
+        &mut self,
+        cx: &mut Context<'_>,
+        slot: Slot,
+    ) -> Poll<Result<(), Error>> {
+        self.wr
+            .poll_flush(&mut self.io, cx, &self.wakers, slot)
+            .map_err(Error::from)
+    }
+
+    /// Whether a send may leave its frame queued: the read buffer still
+    /// holds bytes, so `recv` will flush before its next socket read and
+    /// the answers to one read leave together.
+    fn may_defer(&self) -> bool {
+        !self.rd.is_empty()
+            && self.phase == Phase::Open
+            && self.wr.len() < self.config().max_write_buffer_size
+    }
+
+    /// Sends our Close (if not sent) for `Sink::poll_close` and flushes.
+    pub(crate) fn poll_close_sink(
+        &mut self,
+        cx: &mut Context<'_>,
+        slot: Slot,
+    ) -> Poll<Result<(), Error>> {
+        if !self.conn.is_close_sent() && matches!(self.phase, Phase::Open) {
+            self.start_send(&Message::Close(Some(CloseFrame::new(
+                CloseCode::NORMAL,
+                "",
+            ))))?;
+        }
+        self.poll_flush(cx, slot)
+    }
+
+    /// When the closing handshake must be over.
+    fn close_deadline(&self) -> Instant {
+        match self.phase {
+            Phase::CloseSent { deadline } | Phase::Finishing { deadline } => deadline,
+            _ => Instant::now() + self.config().close_timeout,
+        }
+    }
+
+    /// Queues our Close unless the handshake already started.
+    fn begin_close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        if self.phase == Phase::Open && !self.conn.is_close_sent() {
+            self.start_send(&Message::Close(frame))?;
+        }
+        Ok(())
+    }
+}
+
+/// An RFC 6455 WebSocket over a byte stream `S` (after the opening
+/// handshake).
+///
+/// # Receiving
+///
+/// [`recv`](WebSocket::recv) (or the [`Stream`](futures_core::Stream)
+/// impl) returns text and binary messages, and pings and pongs too:
+/// a ping has already been answered (the pong is queued and flushed before
+/// the next socket read), so they can simply be ignored. A Close from the
+/// peer is answered by echoing its status code, returned once as
+/// [`Message::Close`], and then `recv` returns `None`. When the peer breaks
+/// the protocol, a Close with [`Error::close_code`] (1002, 1007 or 1009) is
+/// sent, the error is returned, and then `None`. End of stream without a
+/// Close is [`Error::ConnectionClosed`].
+///
+/// Timers ([`Config::ping_interval`], [`Config::idle_timeout`],
+/// [`Config::close_timeout`]) run while `recv` is being awaited. When the
+/// idle timeout expires, a Close 1001 is sent and `recv` returns
+/// [`Error::Timeout`].
+///
+/// # Sending
+///
+/// [`send`](WebSocket::send) (or the [`Sink`](futures_sink::Sink) impl)
+/// writes a message as one frame. Frames produced while the read buffer
+/// still holds unparsed bytes are left queued and go out together, in one
+/// (vectored) write, before the next socket read — so an echo loop answers
+/// a burst of pipelined messages with a single write. Otherwise `send`
+/// writes through. Call [`flush`](WebSocket::flush) if you stop calling
+/// `recv` after a send.
+///
+/// The write buffer is bounded by [`Config::max_write_buffer_size`]:
+/// beyond it, sending waits for the socket, and receiving stops reading
+/// until queued pongs drain.
+///
+/// # Memory
+///
+/// An idle connection holds no read or write buffer: reads go through a
+/// stack buffer and only the bytes that arrive are copied to the heap; both
+/// buffers are released whenever they empty.
+///
+/// # Example
+///
+/// An echo loop:
+///
+/// ```no_run
+/// use oneport_rfc6455::{Error, WebSocket};
+/// use tokio::net::TcpStream;
+///
+/// async fn echo(mut ws: WebSocket<TcpStream>) -> Result<(), Error> {
+///     while let Some(msg) = ws.recv().await {
+///         let msg = msg?;
+///         if msg.is_data() {
+///             ws.send(msg).await?;
+///         }
+///     }
+///     Ok(())
+/// }
+/// # let _ = echo;
+/// ```
+pub struct WebSocket<S> {
+    core: Core<S>,
+}
+
+impl<S> fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.core.fmt(f)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a stream on which the opening handshake is done. `leftover`
+    /// holds bytes already read past the HTTP head (the peer's first
+    /// frames), or is empty.
+    pub fn from_raw_socket(io: S, role: Role, config: Config, leftover: BytesMut) -> Self {
+        WebSocket {
+            core: Core::new(io, role, config, leftover),
+        }
+    }
+
+    /// The next message; `None` once the connection is closed. See the
+    /// type's docs for what is returned when.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| self.core.poll_recv(cx)).await
+    }
+
+    /// Sends a message as one frame (see the type's docs for when it is
+    /// written). Waits while the write buffer is full.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyClosed`] after a Close was sent (including the
+    /// automatic answer to the peer's), [`Error::Local`] for a control
+    /// payload over 125 bytes or an invalid close code, or [`Error::Io`].
+    pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.core.poll_ready(cx, Slot::Tx)).await?;
+        self.core.start_send(&msg)?;
+        if self.core.may_defer() {
+            return Ok(());
+        }
+        poll_fn(|cx| self.core.poll_flush(cx, Slot::Tx)).await
+    }
+
+    /// Writes every queued frame out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`].
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.core.poll_flush(cx, Slot::Tx)).await
+    }
+
+    /// Runs the closing handshake: sends a Close with `frame` (unless one
+    /// was already sent), then reads until the peer's Close, discarding
+    /// other messages, for at most [`Config::close_timeout`]; then shuts
+    /// the write side down. Returns `Ok` at once if already closed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] if the peer did not answer in time,
+    /// [`Error::Local`] for an invalid close code or reason (nothing is
+    /// sent), or the error that ended the connection meanwhile.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        if self.core.phase == Phase::Closed {
+            return Ok(());
+        }
+        self.core.begin_close(frame)?;
+        let deadline = self.core.close_deadline();
+        match tokio::time::timeout_at(deadline, self.flush()).await {
+            Ok(result) => result?,
+            Err(_) => {
+                self.core.phase = Phase::Closed;
+                return Err(Error::Timeout);
+            }
+        }
+        while let Some(next) = self.recv().await {
+            match next {
+                Ok(_) | Err(Error::ConnectionClosed) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Splits into a receiving and a sending half, usable from different
+    /// tasks. They share the connection behind a `std::sync::Mutex` held
+    /// only for the duration of each poll (never across an await), so the
+    /// receiving half still answers pings and the close handshake while
+    /// the sending half sends. With split halves, every send writes
+    /// through (no deferral).
+    pub fn split(self) -> (WsReceiver<S>, WsSender<S>) {
+        split::split(self.core)
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.core.io
+    }
+
+    /// The underlying stream, mutably. Reading or writing it directly
+    /// corrupts the WebSocket.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.core.io
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.core.conn.role()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.core.config()
+    }
+
+    /// Bytes of outgoing frames not yet written to the stream.
+    pub fn write_buffer_len(&self) -> usize {
+        self.core.wr.len()
+    }
+
+    /// Bytes received but not yet returned as messages.
+    pub fn read_buffer_len(&self) -> usize {
+        self.core.rd.len()
+    }
+
+    /// Heap capacity currently held by the read buffer (0 when idle).
+    pub fn read_buffer_capacity(&self) -> usize {
+        self.core.rd.capacity()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().core.poll_recv(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().core.poll_ready(cx, Slot::Tx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        self.get_mut().core.start_send(&item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().core.poll_flush(cx, Slot::Tx)
+    }
+
+    /// Sends a Close 1000 (unless one was sent) and flushes. The peer's
+    /// answer is read by `recv` / the `Stream` side.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().core.poll_close_sink(cx, Slot::Tx)
+    }
+}

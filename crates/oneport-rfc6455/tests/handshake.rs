@@ -1,0 +1,339 @@
+//! The opening handshake: server checks with their HTTP answers, the 101
+//! response, client request and response verification, head parsing.
+
+use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri, Version};
+use oneport_rfc6455::handshake::{self, HandshakeError, parse_request, parse_response};
+use oneport_rfc6455::{
+    OriginPolicy, accept_key, check_origin, check_request, client_request, is_upgrade_request,
+    response, select_protocol, verify_response,
+};
+
+fn base() -> http::request::Builder {
+    Request::get("/chat")
+        .header("Host", "server.example.com")
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("Sec-WebSocket-Version", "13")
+}
+
+fn check(req: &Request<()>) -> Result<handshake::UpgradeRequest, HandshakeError> {
+    check_request(req, &OriginPolicy::SameHost)
+}
+
+/// Rebuilds the base request with `name` removed or replaced.
+fn with(name: &str, value: Option<&str>) -> Request<()> {
+    let mut req = base().body(()).unwrap();
+    req.headers_mut().remove(name);
+    if let Some(v) = value {
+        req.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    req
+}
+
+#[test]
+fn rfc_worked_example_accept_key() {
+    assert_eq!(
+        accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    let res = response("dGhlIHNhbXBsZSBub25jZQ==", None);
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(res.headers()["upgrade"], "websocket");
+    assert_eq!(res.headers()["connection"], "Upgrade");
+    assert_eq!(
+        res.headers()["sec-websocket-accept"],
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    assert!(res.headers().get("sec-websocket-protocol").is_none());
+    let res = response("dGhlIHNhbXBsZSBub25jZQ==", Some("chat"));
+    assert_eq!(res.headers()["sec-websocket-protocol"], "chat");
+}
+
+#[test]
+fn valid_request_is_accepted() {
+    let req = base()
+        .header("Sec-WebSocket-Protocol", "chat, superchat")
+        .header("Sec-WebSocket-Protocol", "v3")
+        .header("Origin", "http://server.example.com")
+        .body(())
+        .unwrap();
+    let up = check(&req).unwrap();
+    assert_eq!(up.key, "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_eq!(up.protocols, ["chat", "superchat", "v3"]);
+    assert!(is_upgrade_request(&req));
+}
+
+#[test]
+fn token_lists_are_case_insensitive() {
+    let req = with("Upgrade", Some("h2c, WebSocket"));
+    assert!(check(&req).is_ok());
+    assert!(is_upgrade_request(&req));
+    let req = with("Connection", Some("keep-alive, UPGRADE"));
+    assert!(check(&req).is_ok());
+}
+
+fn status_of(req: &Request<()>) -> StatusCode {
+    check(req).unwrap_err().status()
+}
+
+#[test]
+fn bad_requests_are_400() {
+    let mut post = base().body(()).unwrap();
+    *post.method_mut() = http::Method::POST;
+    assert_eq!(check(&post), Err(HandshakeError::MethodNotGet));
+    assert_eq!(status_of(&post), StatusCode::BAD_REQUEST);
+
+    let mut old = base().body(()).unwrap();
+    *old.version_mut() = Version::HTTP_10;
+    assert_eq!(check(&old), Err(HandshakeError::NotHttp11));
+
+    assert_eq!(check(&with("Host", None)), Err(HandshakeError::MissingHost));
+    assert_eq!(
+        check(&with("Upgrade", None)),
+        Err(HandshakeError::NoUpgradeWebsocket)
+    );
+    assert!(!is_upgrade_request(&with("Upgrade", Some("h2c"))));
+    assert_eq!(
+        check(&with("Connection", Some("keep-alive"))),
+        Err(HandshakeError::NoConnectionUpgrade)
+    );
+    for key in [
+        None,
+        Some("not base64!"),
+        Some("AAAAAAAAAAAAAAAAAAAA"),         // 15 bytes
+        Some("AAAAAAAAAAAAAAAAAAAAAAAAAA=="), // 19 bytes
+    ] {
+        let req = with("Sec-WebSocket-Key", key);
+        assert_eq!(check(&req), Err(HandshakeError::InvalidKey), "{key:?}");
+        assert_eq!(status_of(&req), StatusCode::BAD_REQUEST);
+        assert!(
+            HandshakeError::InvalidKey
+                .to_response()
+                .headers()
+                .is_empty()
+        );
+    }
+    let twice = base()
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .body(())
+        .unwrap();
+    assert_eq!(check(&twice), Err(HandshakeError::InvalidKey));
+}
+
+#[test]
+fn wrong_version_is_426_with_version_header() {
+    for v in [Some("8"), Some("14"), Some("13, 8"), None] {
+        let req = with("Sec-WebSocket-Version", v);
+        let err = check(&req).unwrap_err();
+        assert_eq!(err, HandshakeError::UnsupportedVersion, "{v:?}");
+        let res = err.to_response();
+        assert_eq!(res.status(), StatusCode::UPGRADE_REQUIRED);
+        assert_eq!(res.headers()["sec-websocket-version"], "13");
+    }
+}
+
+#[test]
+fn origin_policies() {
+    let from = |origin: &str| base().header("Origin", origin).body(()).unwrap();
+    // No Origin passes every policy.
+    let none = base().body(()).unwrap();
+    for policy in [
+        OriginPolicy::SameHost,
+        OriginPolicy::AllowList(vec![]),
+        OriginPolicy::Any,
+    ] {
+        assert!(check_request(&none, &policy).is_ok());
+    }
+    // SameHost.
+    assert!(check(&from("https://server.example.com")).is_ok());
+    assert!(check(&from("HTTP://Server.Example.COM")).is_ok());
+    let err = check(&from("https://evil.example")).unwrap_err();
+    assert_eq!(err, HandshakeError::OriginNotAllowed);
+    assert_eq!(err.to_response().status(), StatusCode::FORBIDDEN);
+    assert!(check(&from("null")).is_err());
+    assert!(check(&from("https://server.example.com:8443")).is_err());
+    // Default ports are ignored.
+    let with_port = |host: &str, origin: &str| {
+        let mut req = from(origin);
+        req.headers_mut()
+            .insert("host", HeaderValue::from_str(host).unwrap());
+        check(&req)
+    };
+    assert!(with_port("a.example:80", "http://a.example").is_ok());
+    assert!(with_port("a.example", "https://a.example:443").is_ok());
+    assert!(with_port("a.example:8080", "http://a.example:8080").is_ok());
+    assert!(with_port("a.example:8080", "http://a.example").is_err());
+    assert!(with_port("a.example:443", "http://a.example").is_err());
+    // AllowList and Any.
+    let list = OriginPolicy::AllowList(vec!["https://a.example".into()]);
+    assert!(check_request(&from("https://a.example"), &list).is_ok());
+    assert!(check_request(&from("https://b.example"), &list).is_err());
+    assert!(check_request(&from("http://a.example"), &list).is_err());
+    assert!(check_request(&from("https://evil.example"), &OriginPolicy::Any).is_ok());
+    assert!(check_origin(&from("https://evil.example"), &OriginPolicy::default()).is_err());
+}
+
+#[test]
+fn subprotocol_selection_follows_client_order() {
+    let offered: Vec<String> = vec!["b".into(), "a".into()];
+    assert_eq!(select_protocol(&offered, &["a", "b"]), Some("b"));
+    assert_eq!(select_protocol(&offered, &["a"]), Some("a"));
+    assert_eq!(select_protocol(&offered, &["c"]), None);
+    assert_eq!(select_protocol(&[], &["a"]), None);
+}
+
+#[test]
+fn client_request_round_trips_through_the_server_checks() {
+    let uri: Uri = "ws://example.com:9001/path?x=1".parse().unwrap();
+    let mut extra = HeaderMap::new();
+    extra.insert(
+        "origin",
+        HeaderValue::from_static("http://example.com:9001"),
+    );
+    extra.insert("sec-websocket-key", HeaderValue::from_static("ignored"));
+    let (req, key) = client_request(&uri, &["v2", "v1"], &extra).unwrap();
+    assert_eq!(req.uri(), "/path?x=1");
+    assert_eq!(req.headers()["host"], "example.com:9001");
+    let up = check(&req).unwrap();
+    assert_eq!(up.key, key);
+    assert_eq!(up.protocols, ["v2", "v1"]);
+
+    let (_, other_key) = client_request(&uri, &[], &HeaderMap::new()).unwrap();
+    assert_ne!(key, other_key, "keys are random");
+
+    let chosen = select_protocol(&up.protocols, &["v1"]);
+    let res = response(&up.key, chosen);
+    assert_eq!(
+        verify_response(&res, &key, &["v2", "v1"]),
+        Ok(Some("v1".to_owned()))
+    );
+    let res = response(&up.key, None);
+    assert_eq!(verify_response(&res, &key, &["v2", "v1"]), Ok(None));
+}
+
+#[test]
+fn client_rejects_bad_answers() {
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let wrong = response("AAAAAAAAAAAAAAAAAAAAAA==", None);
+    assert_eq!(
+        verify_response(&wrong, key, &[]),
+        Err(HandshakeError::AcceptMismatch)
+    );
+
+    let unoffered = response(key, Some("mqtt"));
+    assert_eq!(
+        verify_response(&unoffered, key, &["chat"]),
+        Err(HandshakeError::UnexpectedProtocol("mqtt".into()))
+    );
+
+    let mut ext = response(key, None);
+    ext.headers_mut().insert(
+        "sec-websocket-extensions",
+        HeaderValue::from_static("permessage-deflate"),
+    );
+    assert_eq!(
+        verify_response(&ext, key, &[]),
+        Err(HandshakeError::UnexpectedExtension)
+    );
+
+    let mut refused = response(key, None);
+    *refused.status_mut() = StatusCode::FORBIDDEN;
+    assert_eq!(
+        verify_response(&refused, key, &[]),
+        Err(HandshakeError::UnexpectedStatus(StatusCode::FORBIDDEN))
+    );
+
+    let mut no_upgrade = response(key, None);
+    no_upgrade.headers_mut().remove("upgrade");
+    assert_eq!(
+        verify_response(&no_upgrade, key, &[]),
+        Err(HandshakeError::NoUpgradeWebsocket)
+    );
+}
+
+#[test]
+fn client_request_rejects_bad_urls_and_protocols() {
+    let none = HeaderMap::new();
+    let ftp: Uri = "ftp://a.example/".parse().unwrap();
+    assert!(matches!(
+        client_request(&ftp, &[], &none),
+        Err(HandshakeError::UnsupportedScheme(_))
+    ));
+    let relative: Uri = "/just/a/path".parse().unwrap();
+    assert!(matches!(
+        client_request(&relative, &[], &none),
+        Err(HandshakeError::InvalidUrl(_))
+    ));
+    let ok: Uri = "ws://a.example".parse().unwrap();
+    assert!(matches!(
+        client_request(&ok, &["has space"], &none),
+        Err(HandshakeError::InvalidHeader(_))
+    ));
+    let (req, _) = client_request(&ok, &[], &none).unwrap();
+    assert_eq!(req.uri(), "/");
+}
+
+const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: server.example.com\r\n\
+Upgrade: websocket\r\n\
+Connection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Origin: http://example.com\r\n\
+Sec-WebSocket-Protocol: chat, superchat\r\n\
+Sec-WebSocket-Version: 13\r\n\r\n";
+
+#[test]
+fn parse_request_at_every_split() {
+    let mut bytes = REQUEST.to_vec();
+    bytes.extend_from_slice(b"\x81\x85frame");
+    for cut in 0..REQUEST.len() {
+        assert!(parse_request(&bytes[..cut]).unwrap().is_none(), "cut {cut}");
+    }
+    let (req, len) = parse_request(&bytes).unwrap().unwrap();
+    assert_eq!(len, REQUEST.len());
+    assert_eq!(req.uri(), "/chat");
+    // The RFC sample's origin differs from its host.
+    assert_eq!(check(&req), Err(HandshakeError::OriginNotAllowed));
+    assert!(check_request(&req, &OriginPolicy::Any).is_ok());
+}
+
+#[test]
+fn parse_response_at_every_split() {
+    let res = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    for cut in 0..res.len() {
+        assert!(parse_response(&res[..cut]).unwrap().is_none(), "cut {cut}");
+    }
+    let (parsed, len) = parse_response(res).unwrap().unwrap();
+    assert_eq!(len, res.len());
+    assert_eq!(
+        verify_response(&parsed, "dGhlIHNhbXBsZSBub25jZQ==", &[]),
+        Ok(None)
+    );
+}
+
+#[test]
+fn head_parsing_is_bounded() {
+    let mut long = b"GET / HTTP/1.1\r\nX: ".to_vec();
+    long.resize(handshake::MAX_HEAD_SIZE + 1, b'a');
+    assert_eq!(
+        parse_request(&long).unwrap_err(),
+        HandshakeError::HeadTooLarge
+    );
+    let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..=handshake::MAX_HEADERS {
+        many.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    let err = parse_request(&many).unwrap_err();
+    assert_eq!(err, HandshakeError::HeadTooLarge);
+    assert_eq!(err.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert!(matches!(
+        parse_request(b"GET\0 / HTTP/1.1\r\n\r\n"),
+        Err(HandshakeError::Malformed(_))
+    ));
+}
