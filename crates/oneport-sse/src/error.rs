@@ -82,3 +82,79 @@ pub enum SubscriptionError {
     #[error("write to the subscriber failed: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// Why an [`EventSource`](crate::EventSource) yielded an error (feature
+/// `tokio`).
+///
+/// Errors for which [`is_fatal`](Self::is_fatal) is `false` are reported
+/// and then the client reconnects, as a browser's `EventSource` does after a
+/// network error; after a fatal error the stream ends. The client's answer
+/// on the wire to every remote error is to close the connection.
+#[cfg(feature = "tokio")]
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The URL is not an absolute `http://` URL. Fatal.
+    #[error("invalid event-source URL: {0}")]
+    InvalidUrl(String),
+    /// Connecting (name lookup included) failed. The client reconnects.
+    #[error("connect failed: {0}")]
+    Connect(std::io::Error),
+    /// Connecting took longer than
+    /// [`ClientConfig::connect_timeout`](crate::ClientConfig::connect_timeout).
+    /// The client reconnects.
+    #[error("connect timed out")]
+    ConnectTimeout,
+    /// Nothing arrived for
+    /// [`ClientConfig::read_timeout`](crate::ClientConfig::read_timeout).
+    /// The client reconnects.
+    #[error("no data from the server within the read timeout")]
+    ReadTimeout,
+    /// Reading or writing the connection failed, or it closed before the
+    /// response head was complete. The client reconnects.
+    #[error("connection failed: {0}")]
+    Io(std::io::Error),
+    /// The response head or the chunked body framing was invalid, or too
+    /// large. Fatal.
+    #[error("invalid HTTP response: {0}")]
+    Http(#[from] oneport_http1::Error),
+    /// The server answered with a status other than `200 OK` (and other than
+    /// `204 No Content`, which ends the stream without an error). Fatal, as
+    /// the WHATWG processing model requires.
+    #[error("server answered {0} instead of 200")]
+    Status(http::StatusCode),
+    /// The response is not `text/event-stream`. Fatal.
+    #[error("response content type is not text/event-stream")]
+    ContentType,
+    /// The event stream broke a [`ParserLimits`](crate::ParserLimits) bound.
+    /// Fatal: reconnecting would most likely fetch the same stream again.
+    #[error("event stream rejected: {0}")]
+    Parse(#[from] ParseError),
+    /// [`ClientConfig::max_reconnect_attempts`](crate::ClientConfig::max_reconnect_attempts)
+    /// connection attempts in a row failed. Fatal.
+    #[error("gave up after {0} failed connection attempts in a row")]
+    ReconnectLimit(u32),
+}
+
+#[cfg(feature = "tokio")]
+impl ClientError {
+    /// Whether the stream ends after this error (otherwise the client
+    /// reconnects).
+    pub fn is_fatal(&self) -> bool {
+        !matches!(
+            self,
+            ClientError::Connect(_)
+                | ClientError::ConnectTimeout
+                | ClientError::ReadTimeout
+                | ClientError::Io(_)
+        )
+    }
+
+    /// The status the server answered with, for [`ClientError::Status`].
+    pub fn status(&self) -> Option<http::StatusCode> {
+        match self {
+            ClientError::Status(s) => Some(*s),
+            _ => None,
+        }
+    }
+}

@@ -11,9 +11,11 @@
 //! With the `tokio` feature the crate adds the I/O on top: a broadcast
 //! [`Hub`] that keeps a bounded history of events with an id and replays it
 //! to subscribers that arrive later or resume with `Last-Event-ID`, modelled
-//! on the Racket `net/sse` package, and (soon) a client. It does **not** write HTTP response
-//! heads on the wire or route requests: [`response_head`] gives the head as
-//! an `http::Response`, and serving it is the dispatcher's job.
+//! on the Racket `net/sse` package, and an [`EventSource`] client that
+//! reconnects the way a browser does, sending `Last-Event-ID`. The hub does
+//! **not** write HTTP response heads or route requests: [`response_head`]
+//! gives the head as an `http::Response`, and serving it is the
+//! dispatcher's job.
 //!
 //! ```text
 //!            publish(Event)                     EventSource (client)
@@ -49,8 +51,9 @@
 //!
 //! # Cargo features
 //!
-//! * `tokio` (default): [`Hub`], [`Subscription`], [`HubConfig`] and
-//!   [`response_head`]. Pulls in `tokio` and `futures-core`. Without it the
+//! * `tokio` (default): [`Hub`], [`Subscription`], [`HubConfig`],
+//!   [`response_head`], and the [`EventSource`] client with
+//!   [`ClientConfig`]. Pulls in `tokio` and `futures-core`. Without it the
 //!   crate is the sans-IO codec only.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -62,10 +65,12 @@ mod event;
 mod parser;
 
 #[cfg(feature = "tokio")]
+mod client;
+#[cfg(feature = "tokio")]
 mod hub;
 
 #[cfg(feature = "tokio")]
-pub use crate::error::SubscriptionError;
+pub use crate::error::{ClientError, SubscriptionError};
 pub use crate::error::{EventError, ParseError};
 pub use crate::event::{Event, encode_comment};
 pub use crate::parser::{
@@ -73,6 +78,11 @@ pub use crate::parser::{
     ParserLimits,
 };
 
+#[cfg(feature = "tokio")]
+pub use crate::client::{
+    ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RECONNECT_ATTEMPTS,
+    DEFAULT_MAX_RESPONSE_HEAD, DEFAULT_MAX_RETRY, DEFAULT_READ_TIMEOUT, DEFAULT_RETRY, EventSource,
+};
 #[cfg(feature = "tokio")]
 pub use crate::hub::{
     DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_KEEP_ALIVE,

@@ -315,13 +315,20 @@ impl Parser {
         })
     }
 
+    /// Events dispatched by `feed` and not yet taken with `poll_event`.
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Ends the current stream (the connection closed): the incomplete line
-    /// and the incomplete event are discarded, the parser error (if any) is
-    /// cleared, and the next `feed` starts a new stream (which may begin
-    /// with a byte order mark again). Events already dispatched stay queued;
-    /// the last event ID and the reconnection time are kept, as a browser
-    /// keeps them for the reconnection.
+    /// and the incomplete event are discarded (an `id` field of the
+    /// incomplete event included), the parser error (if any) is cleared,
+    /// and the next `feed` starts a new stream (which may begin with a byte
+    /// order mark again). Events already dispatched stay queued; the last
+    /// event ID and the reconnection time are kept, and the new stream's
+    /// last event ID buffer starts from that ID, as browsers do.
     pub fn receive_eof(&mut self) {
+        self.id_buffer = Arc::clone(&self.last_event_id);
         self.line.clear();
         self.skip_lf = false;
         self.started = false;
@@ -604,6 +611,17 @@ mod tests {
         p.receive_eof();
         p.feed(b"\n\n").unwrap();
         assert_eq!(p.last_event_id(), "9");
+    }
+
+    #[test]
+    fn id_of_an_incomplete_event_is_discarded_at_eof() {
+        let mut p = Parser::default();
+        p.feed(b"id: 1\ndata: a\n\nid: 2\ndata: cut").unwrap();
+        let _ = drain(&mut p);
+        p.receive_eof();
+        assert_eq!(p.last_event_id(), "1");
+        p.feed(b"data: b\n\n").unwrap();
+        assert_eq!(drain(&mut p), [ev("message", "b", "1")]);
     }
 
     #[test]
