@@ -158,7 +158,7 @@ impl ChunkedDecoder {
     /// [`Error::BodyTooLarge`] as soon as a chunk-size line would take the
     /// body past `max_body_bytes` (413), and [`Error::TrailersTooLarge`]
     /// (431). After an error the decoder only returns
-    /// [`InvalidChunk::Poisoned`](crate::InvalidChunk::Poisoned).
+    /// [`InvalidChunk::Poisoned`].
     pub fn decode(&mut self, input: &[u8], out: &mut BytesMut) -> Result<usize, Error> {
         let mut pos = 0;
         while let Some(rest) = input.get(pos..).filter(|r| !r.is_empty()) {

@@ -55,8 +55,10 @@ pub struct Limits {
     /// Longest chunk-size line, chunk extensions and CRLF included. A longer
     /// one fails with 400. Default is 1 KiB.
     pub max_chunk_line_bytes: usize,
-    /// Largest trailer section of a chunked body (all trailer lines and the
-    /// final CRLF together). A larger one fails with 431. Default is 8 KiB.
+    /// Largest trailer section of a chunked body: all trailer field lines
+    /// together, their CRLFs included but not the final empty line (so 0
+    /// still accepts bodies without trailers). A larger one fails with 431.
+    /// Default is 8 KiB.
     pub max_trailer_bytes: usize,
 }
 

@@ -66,7 +66,7 @@ pub struct RequestHead {
 /// - version other than HTTP/1.0 or HTTP/1.1 (505);
 /// - target form not matching the method (400);
 /// - HTTP/1.1 without `Host`, or more than one `Host` (400);
-/// - body framing, see [`Smuggling`](crate::Smuggling): `Transfer-Encoding`
+/// - body framing, see [`Smuggling`]: `Transfer-Encoding`
 ///   with `Content-Length` or in HTTP/1.0, duplicate or list
 ///   `Content-Length`, `chunked` not last or twice (400); another coding
 ///   before `chunked` (501); `Content-Length` above `max_body_bytes` (413).
