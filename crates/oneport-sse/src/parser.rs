@@ -99,9 +99,9 @@ struct Pending {
 /// one line ending; a blank line dispatches the event; a line starting with
 /// `:` is a comment; a line without a colon is a field name with an empty
 /// value; one space after the colon is dropped; `id` values containing NUL
-/// are ignored; `retry` is taken only when it is all ASCII digits; unknown
-/// fields are ignored; an event whose data buffer is empty is not
-/// dispatched, but still sets the last event ID.
+/// are ignored; `retry` is taken only when it is all ASCII digits (and not
+/// empty); unknown fields are ignored; an event whose data buffer is empty
+/// is not dispatched, but still sets the last event ID.
 ///
 /// # Call order
 ///
