@@ -1,0 +1,828 @@
+//! The tokio layer over loopback TCP and in-memory pipes: echo, automatic
+//! pong, close echo, protocol errors on the wire, split halves, bounded
+//! write buffering, coalesced writes, timers, and the client handshake.
+
+#![cfg(feature = "tokio")]
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use oneport_rfc6455::handshake::parse_request;
+use oneport_rfc6455::{
+    CloseCode, CloseFrame, Config, ConnectOptions, Connection, Error, HandshakeError, Message,
+    OpCode, OriginPolicy, Role, WebSocket, check_request, connect, connect_with, encode_frame,
+    response,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Every test body runs under this bound.
+async fn bounded<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("test timed out")
+}
+
+/// The bound for tests on virtual time, where minutes pass instantly.
+async fn bounded_virtual<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(3600), f)
+        .await
+        .expect("test timed out")
+}
+
+// --- helpers ---------------------------------------------------------------
+
+fn head_bytes(res: &http::Response<()>) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {}\r\n", res.status()).into_bytes();
+    for (name, value) in res.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Accepts one connection and runs the server side of the handshake,
+/// choosing `protocol`.
+async fn accept(
+    listener: &TcpListener,
+    config: Config,
+    protocol: Option<&str>,
+) -> WebSocket<TcpStream> {
+    let (mut stream, _) = listener.accept().await.unwrap();
+    let mut buf = BytesMut::new();
+    let (req, len) = loop {
+        if let Some(parsed) = parse_request(&buf).unwrap() {
+            break parsed;
+        }
+        assert_ne!(stream.read_buf(&mut buf).await.unwrap(), 0);
+    };
+    let up = check_request(&req, &OriginPolicy::SameHost).unwrap();
+    stream
+        .write_all(&head_bytes(&response(&up.key, protocol)))
+        .await
+        .unwrap();
+    let leftover = buf.split_off(len);
+    WebSocket::from_raw_socket(stream, Role::Server, config, leftover)
+}
+
+/// A server and a client WebSocket connected over loopback TCP.
+async fn tcp_pair(
+    server_config: Config,
+    client_config: Config,
+) -> (WebSocket<TcpStream>, WebSocket<TcpStream>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/socket", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { accept(&listener, server_config, None).await });
+    let (client, res) = connect_with(&url, ConnectOptions::default().config(client_config))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 101);
+    (server.await.unwrap(), client)
+}
+
+/// The far end of an in-memory pipe, driven with the sans-IO engine so the
+/// test sees (and can forge) exact frames.
+struct RawPeer {
+    io: DuplexStream,
+    conn: Connection,
+    buf: BytesMut,
+}
+
+impl RawPeer {
+    fn new(io: DuplexStream, role: Role) -> Self {
+        RawPeer {
+            io,
+            conn: Connection::new(role, Config::default()),
+            buf: BytesMut::new(),
+        }
+    }
+
+    async fn send(&mut self, msg: Message) {
+        let mut out = BytesMut::new();
+        self.conn.encode(&msg, &mut out).unwrap();
+        self.io.write_all(&out).await.unwrap();
+    }
+
+    async fn send_raw(&mut self, bytes: &[u8]) {
+        self.io.write_all(bytes).await.unwrap();
+    }
+
+    /// The next message, or `None` at end of stream.
+    async fn recv(&mut self) -> Option<Message> {
+        loop {
+            if let Some(m) = self.conn.receive(&mut self.buf).unwrap() {
+                return Some(m);
+            }
+            if self.io.read_buf(&mut self.buf).await.unwrap() == 0 {
+                return None;
+            }
+        }
+    }
+}
+
+/// A server WebSocket over a pipe whose other end is a raw client.
+fn pipe_server(config: Config) -> (WebSocket<DuplexStream>, RawPeer) {
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    (
+        WebSocket::from_raw_socket(a, Role::Server, config, BytesMut::new()),
+        RawPeer::new(b, Role::Client),
+    )
+}
+
+fn masked(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    encode_frame(opcode, fin, Some([9, 8, 7, 6]), payload, &mut out);
+    out.to_vec()
+}
+
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
+    mut ws: WebSocket<S>,
+) -> (WebSocket<S>, Option<Error>) {
+    while let Some(next) = ws.recv().await {
+        match next {
+            Ok(m) if m.is_data() => {
+                if let Err(e) = ws.send(m).await {
+                    return (ws, Some(e));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return (ws, Some(e)),
+        }
+    }
+    (ws, None)
+}
+
+// --- echo and close -------------------------------------------------------------
+
+#[tokio::test]
+async fn client_server_echo_over_tcp() {
+    bounded(async {
+        let (server, mut client) = tcp_pair(Config::default(), Config::default()).await;
+        let server = tokio::spawn(echo(server));
+        let big: Vec<u8> = (0..(1 << 20)).map(|i: u32| (i % 251) as u8).collect();
+        let msgs = [
+            Message::text("hello"),
+            Message::text(""),
+            Message::binary(vec![0, 1, 2, 255]),
+            Message::text("é".repeat(5000)),
+            Message::binary(big),
+        ];
+        for m in &msgs {
+            client.send(m.clone()).await.unwrap();
+            assert_eq!(client.recv().await.unwrap().unwrap(), *m);
+        }
+        client
+            .close(Some(CloseFrame::new(CloseCode::NORMAL, "done")))
+            .await
+            .unwrap();
+        let (server, err) = server.await.unwrap();
+        assert!(err.is_none(), "{err:?}");
+        // Idle or closed, neither side holds a buffer.
+        assert_eq!(server.read_buffer_capacity(), 0);
+        assert_eq!(server.write_buffer_len(), 0);
+        assert_eq!(client.read_buffer_capacity(), 0);
+        assert!(client.recv().await.is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sixteen_mib_message_echo() {
+    bounded(async {
+        let (server, mut client) = tcp_pair(Config::default(), Config::default()).await;
+        let server = tokio::spawn(echo(server));
+        let big = Bytes::from(vec![b'a'; 16 << 20]);
+        client
+            .send(Message::Text(big.clone().try_into().unwrap()))
+            .await
+            .unwrap();
+        match client.recv().await.unwrap().unwrap() {
+            Message::Text(t) => assert_eq!(t.as_bytes(), &big),
+            other => panic!("{other:?}"),
+        }
+        client.close(None).await.unwrap();
+        assert!(server.await.unwrap().1.is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idle_connection_holds_no_read_buffer() {
+    bounded(async {
+        let (mut server, mut peer) = pipe_server(Config::default());
+        assert_eq!(server.read_buffer_capacity(), 0);
+        peer.send(Message::text("one")).await;
+        assert_eq!(server.recv().await.unwrap().unwrap(), Message::text("one"));
+        assert_eq!(server.read_buffer_capacity(), 0, "released once parsed");
+        // A partial frame is kept, then released when completed.
+        let frame = masked(OpCode::Binary, true, &[1; 100]);
+        peer.send_raw(&frame[..50]).await;
+        let pending = tokio::time::timeout(Duration::from_millis(50), server.recv()).await;
+        assert!(pending.is_err());
+        assert!(server.read_buffer_len() > 0);
+        peer.send_raw(&frame[50..]).await;
+        assert_eq!(
+            server.recv().await.unwrap().unwrap(),
+            Message::binary(vec![1; 100])
+        );
+        assert_eq!(server.read_buffer_capacity(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pings_are_answered_automatically() {
+    bounded(async {
+        let (mut server, mut peer) = pipe_server(Config::default());
+        peer.send(Message::Ping(Bytes::from_static(b"are you there")))
+            .await;
+        // recv reports the ping (already answered)...
+        assert_eq!(
+            server.recv().await.unwrap().unwrap(),
+            Message::Ping(Bytes::from_static(b"are you there"))
+        );
+        // ...and the pong leaves before the next read.
+        let server = tokio::spawn(async move {
+            let next = server.recv().await;
+            (server, next)
+        });
+        assert_eq!(
+            peer.recv().await.unwrap(),
+            Message::Pong(Bytes::from_static(b"are you there"))
+        );
+        peer.send(Message::Pong(Bytes::from_static(b"unsolicited")))
+            .await;
+        let (_, next) = server.await.unwrap();
+        assert_eq!(
+            next.unwrap().unwrap(),
+            Message::Pong(Bytes::from_static(b"unsolicited"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn close_is_echoed_with_the_peers_code() {
+    bounded(async {
+        for (sent, echoed) in [
+            (
+                Some(CloseFrame::new(CloseCode::new(4001), "bye")),
+                Some(CloseFrame::new(CloseCode::new(4001), "")),
+            ),
+            (
+                Some(CloseFrame::new(CloseCode::AWAY, "")),
+                Some(CloseFrame::new(CloseCode::AWAY, "")),
+            ),
+            (None, None),
+        ] {
+            let (mut server, mut peer) = pipe_server(Config::default());
+            peer.send(Message::Close(sent.clone())).await;
+            assert_eq!(server.recv().await.unwrap().unwrap(), Message::Close(sent));
+            assert!(server.recv().await.is_none());
+            assert!(matches!(
+                server.send(Message::text("late")).await,
+                Err(Error::AlreadyClosed)
+            ));
+            assert_eq!(peer.recv().await.unwrap(), Message::Close(echoed));
+            // The server shut its side down after the handshake.
+            assert!(peer.recv().await.is_none());
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eof_without_close_is_connection_closed() {
+    bounded(async {
+        let (mut server, peer) = pipe_server(Config::default());
+        drop(peer);
+        assert!(matches!(
+            server.recv().await,
+            Some(Err(Error::ConnectionClosed))
+        ));
+        assert!(server.recv().await.is_none());
+    })
+    .await;
+}
+
+// --- protocol errors close with their code -------------------------------------------
+
+async fn fails_with(wire: Vec<u8>, code: CloseCode) {
+    let (mut server, mut peer) = pipe_server(Config::default());
+    peer.send_raw(&wire).await;
+    let err = loop {
+        match server.recv().await.unwrap() {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.close_code(), Some(code), "{err}");
+    assert!(server.recv().await.is_none());
+    assert_eq!(server.read_buffer_capacity(), 0);
+    assert_eq!(
+        peer.recv().await.unwrap(),
+        Message::Close(Some(CloseFrame::new(code, "")))
+    );
+    assert!(peer.recv().await.is_none());
+}
+
+#[tokio::test]
+async fn protocol_errors_are_closed_with_their_code() {
+    bounded(async {
+        let mut unmasked = BytesMut::new();
+        encode_frame(OpCode::Text, true, None, b"hi", &mut unmasked);
+        fails_with(unmasked.to_vec(), CloseCode::PROTOCOL).await;
+        fails_with(
+            masked(OpCode::Continuation, true, b"x"),
+            CloseCode::PROTOCOL,
+        )
+        .await;
+        fails_with(
+            masked(OpCode::Text, true, b"\xce\xba\xff"),
+            CloseCode::INVALID_PAYLOAD,
+        )
+        .await;
+        // Fail fast: the rest of the fragment never arrives, yet the error does.
+        let mut partial = masked(OpCode::Text, false, b"ok");
+        partial.extend(&masked(OpCode::Continuation, true, b"\xed\xa0\x80 and much more")[..9]);
+        fails_with(partial, CloseCode::INVALID_PAYLOAD).await;
+        let mut huge = vec![0x82u8, 0xFF];
+        huge.extend_from_slice(&(1u64 << 60).to_be_bytes());
+        huge.extend_from_slice(&[1, 2, 3, 4]);
+        fails_with(huge, CloseCode::TOO_BIG).await;
+    })
+    .await;
+}
+
+// --- split -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn split_halves_work_from_two_tasks() {
+    bounded(async {
+        let (server, mut client) = tcp_pair(Config::default(), Config::default()).await;
+        let (mut rx, mut tx) = server.split();
+        assert!(rx.is_pair_of(&tx));
+        // The sender streams 200 messages while the receiver, in another
+        // task, collects the client's messages and answers its pings.
+        let sender = tokio::spawn(async move {
+            for i in 0..200 {
+                tx.send(Message::text(format!("s{i}"))).await.unwrap();
+            }
+            tx
+        });
+        let receiver = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(m) = rx.next().await {
+                match m.unwrap() {
+                    Message::Text(t) => got.push(t.to_string()),
+                    Message::Close(_) => {}
+                    _ => {}
+                }
+            }
+            got
+        });
+        let mut from_server = Vec::new();
+        let mut pongs = 0;
+        for i in 0..200 {
+            client.send(Message::text(format!("c{i}"))).await.unwrap();
+            if i % 20 == 0 {
+                client
+                    .send(Message::Ping(Bytes::from(format!("p{i}"))))
+                    .await
+                    .unwrap();
+            }
+        }
+        while from_server.len() < 200 || pongs < 10 {
+            match client.recv().await.unwrap().unwrap() {
+                Message::Text(t) => from_server.push(t.to_string()),
+                Message::Pong(_) => pongs += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        let expected: Vec<String> = (0..200).map(|i| format!("s{i}")).collect();
+        assert_eq!(from_server, expected);
+        let mut tx = sender.await.unwrap();
+        tx.close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+            .await
+            .unwrap();
+        // The client sees the server's close, answers it, and the receiving
+        // half ends.
+        assert_eq!(
+            client.recv().await.unwrap().unwrap(),
+            Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+        );
+        let got = receiver.await.unwrap();
+        let expected: Vec<String> = (0..200).map(|i| format!("c{i}")).collect();
+        assert_eq!(got, expected);
+    })
+    .await;
+}
+
+// --- write buffering -------------------------------------------------------------------
+
+#[tokio::test]
+async fn send_waits_when_the_peer_does_not_read() {
+    bounded(async {
+        let max = 64 * 1024;
+        let (a, _b) = tokio::io::duplex(16 * 1024);
+        let mut ws = WebSocket::from_raw_socket(
+            a,
+            Role::Server,
+            Config::default().max_write_buffer_size(max),
+            BytesMut::new(),
+        );
+        let msg = Message::binary(vec![7u8; 10 * 1024]);
+        // Sink::feed queues without flushing, until the buffer is full.
+        let mut fed = 0;
+        loop {
+            let feed = tokio::time::timeout(Duration::from_millis(100), ws.feed(msg.clone())).await;
+            assert!(ws.write_buffer_len() <= max + 10 * 1024 + 14);
+            match feed {
+                Ok(r) => r.unwrap(),
+                Err(_) => break,
+            }
+            fed += 1;
+            assert!(fed < 100, "feeding never blocked");
+        }
+        assert!(fed >= 6, "the buffer takes about max bytes first ({fed})");
+        // send() blocks too.
+        let send = tokio::time::timeout(Duration::from_millis(100), ws.send(msg.clone())).await;
+        assert!(send.is_err());
+        assert!(ws.write_buffer_len() <= max + 2 * (10 * 1024 + 14));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pongs_for_a_non_reading_peer_are_bounded() {
+    bounded(async {
+        let max = 8 * 1024;
+        let (a, b) = tokio::io::duplex(4 * 1024);
+        let mut ws = WebSocket::from_raw_socket(
+            a,
+            Role::Server,
+            Config::default().max_write_buffer_size(max),
+            BytesMut::new(),
+        );
+        let (_read_half, mut write_half) = tokio::io::split(b);
+        // The peer floods pings and never reads the pongs.
+        let flood = tokio::spawn(async move {
+            let ping = masked(OpCode::Ping, true, &[0u8; 125]);
+            let mut sent = 0usize;
+            loop {
+                let w =
+                    tokio::time::timeout(Duration::from_millis(200), write_half.write_all(&ping))
+                        .await;
+                match w {
+                    Ok(Ok(())) => sent += 1,
+                    _ => return sent,
+                }
+            }
+        });
+        let mut received = 0usize;
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(300), ws.recv()).await {
+            assert!(matches!(m, Ok(Message::Ping(_))));
+            received += 1;
+            assert!(
+                ws.write_buffer_len() <= max + 8 * 1024 + 200,
+                "{}",
+                ws.write_buffer_len()
+            );
+        }
+        let sent = flood.await.unwrap();
+        assert!(sent < 1000, "the peer was throttled (sent {sent})");
+        assert!(received > 0);
+    })
+    .await;
+}
+
+/// Counts the write calls that reach the stream.
+struct CountWrites<S> {
+    inner: S,
+    writes: Arc<AtomicUsize>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for CountWrites<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for CountWrites<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn answers_to_one_read_leave_in_one_write() {
+    bounded(async {
+        let (a, b) = tokio::io::duplex(256 * 1024);
+        let writes = Arc::new(AtomicUsize::new(0));
+        let io = CountWrites {
+            inner: a,
+            writes: Arc::clone(&writes),
+        };
+        let server =
+            WebSocket::from_raw_socket(io, Role::Server, Config::default(), BytesMut::new());
+        let mut peer = RawPeer::new(b, Role::Client);
+        // Ten messages and a ping in one burst.
+        let mut burst = BytesMut::new();
+        for i in 0..10 {
+            peer.conn
+                .encode(&Message::text(format!("m{i}")), &mut burst)
+                .unwrap();
+            if i == 4 {
+                peer.conn
+                    .encode(&Message::Ping(Bytes::from_static(b"p")), &mut burst)
+                    .unwrap();
+            }
+        }
+        peer.send_raw(&burst).await;
+        let server = tokio::spawn(echo(server));
+        for i in 0..10 {
+            assert_eq!(peer.recv().await.unwrap(), Message::text(format!("m{i}")));
+            if i == 4 {
+                assert_eq!(
+                    peer.recv().await.unwrap(),
+                    Message::Pong(Bytes::from_static(b"p"))
+                );
+            }
+        }
+        assert_eq!(
+            writes.load(Ordering::SeqCst),
+            1,
+            "ten echoes and a pong, one write"
+        );
+        peer.send(Message::Close(None)).await;
+        assert_eq!(peer.recv().await.unwrap(), Message::Close(None));
+        assert!(server.await.unwrap().1.is_none());
+    })
+    .await;
+}
+
+// --- timers (virtual time) ---------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_pings_when_idle() {
+    bounded_virtual(async {
+        let config = Config::default()
+            .ping_interval(Some(Duration::from_secs(10)))
+            .idle_timeout(None);
+        let (mut server, mut peer) = pipe_server(config);
+        let server_task =
+            tokio::spawn(async move { server.recv().await.map(|r| r.map_err(|e| e.to_string())) });
+        let start = tokio::time::Instant::now();
+        assert_eq!(peer.recv().await.unwrap(), Message::Ping(Bytes::new()));
+        assert!(start.elapsed() >= Duration::from_secs(10));
+        assert_eq!(peer.recv().await.unwrap(), Message::Ping(Bytes::new()));
+        assert!(start.elapsed() >= Duration::from_secs(20));
+        peer.send(Message::text("alive")).await;
+        assert_eq!(
+            server_task.await.unwrap().unwrap().unwrap(),
+            Message::text("alive")
+        );
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_timeout_closes_with_1001() {
+    bounded_virtual(async {
+        let config = Config::default().idle_timeout(Some(Duration::from_secs(60)));
+        let (mut server, mut peer) = pipe_server(config);
+        let start = tokio::time::Instant::now();
+        assert!(matches!(server.recv().await, Some(Err(Error::Timeout))));
+        assert!(start.elapsed() >= Duration::from_secs(60));
+        assert!(server.recv().await.is_none());
+        assert_eq!(
+            peer.recv().await.unwrap(),
+            Message::Close(Some(CloseFrame::new(CloseCode::AWAY, "idle timeout")))
+        );
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn activity_postpones_the_idle_timeout() {
+    bounded_virtual(async {
+        let config = Config::default().idle_timeout(Some(Duration::from_secs(60)));
+        let (mut server, mut peer) = pipe_server(config);
+        let start = tokio::time::Instant::now();
+        let talker = tokio::spawn(async move {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_secs(40)).await;
+                peer.send(Message::text("tick")).await;
+            }
+            peer
+        });
+        for _ in 0..3 {
+            assert_eq!(server.recv().await.unwrap().unwrap(), Message::text("tick"));
+        }
+        assert!(matches!(server.recv().await, Some(Err(Error::Timeout))));
+        assert!(start.elapsed() >= Duration::from_secs(180));
+        drop(talker.await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn close_waits_for_the_peer_at_most_close_timeout() {
+    bounded_virtual(async {
+        let (mut server, mut peer) = pipe_server(Config::default());
+        let start = tokio::time::Instant::now();
+        // The peer never answers.
+        let result = server
+            .close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+            .await;
+        assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+        assert!(start.elapsed() >= Duration::from_secs(5));
+        assert_eq!(
+            peer.recv().await.unwrap(),
+            Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+        );
+        // A peer that answers completes the handshake at once.
+        let (mut server, mut peer) = pipe_server(Config::default());
+        let answer = tokio::spawn(async move {
+            let got = peer.recv().await.unwrap();
+            peer.send(Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))))
+                .await;
+            got
+        });
+        let start = tokio::time::Instant::now();
+        server
+            .close(Some(CloseFrame::new(CloseCode::NORMAL, "bye")))
+            .await
+            .unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(
+            answer.await.unwrap(),
+            Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "bye")))
+        );
+        assert!(server.close(None).await.is_ok(), "closing twice is fine");
+    })
+    .await;
+}
+
+// --- client handshake ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn connect_offers_protocols_and_headers() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = BytesMut::new();
+            let (req, len) = loop {
+                if let Some(p) = parse_request(&buf).unwrap() {
+                    break p;
+                }
+                stream.read_buf(&mut buf).await.unwrap();
+            };
+            let up = check_request(&req, &OriginPolicy::Any).unwrap();
+            assert_eq!(up.protocols, ["v2", "v1"]);
+            assert_eq!(req.headers()["authorization"], "Bearer t");
+            assert_eq!(req.uri(), "/path?q=1");
+            // Answer and immediately send a frame in the same write.
+            let mut out = head_bytes(&response(&up.key, Some("v1")));
+            let mut frame = BytesMut::new();
+            encode_frame(OpCode::Text, true, None, b"welcome", &mut frame);
+            out.extend_from_slice(&frame);
+            stream.write_all(&out).await.unwrap();
+            let ws = WebSocket::from_raw_socket(
+                stream,
+                Role::Server,
+                Config::default(),
+                buf.split_off(len),
+            );
+            echo(ws).await
+        });
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", "Bearer t".parse().unwrap());
+        let opts = ConnectOptions::default()
+            .protocols(["v2", "v1"])
+            .headers(headers);
+        let (mut ws, res) = connect_with(&format!("ws://{addr}/path?q=1"), opts)
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["sec-websocket-protocol"], "v1");
+        assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text("welcome"));
+        ws.close(None).await.unwrap();
+        assert!(server.await.unwrap().1.is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connect_rejects_an_unoffered_protocol_and_bad_urls() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { accept(&listener, Config::default(), Some("rogue")).await });
+        let err = connect_with(&url, ConnectOptions::default().protocols(["chat"])).await.unwrap_err();
+        assert!(matches!(err, Error::Handshake(HandshakeError::UnexpectedProtocol(ref p)) if p == "rogue"), "{err}");
+        drop(server.await.unwrap());
+
+        assert!(matches!(
+            connect("wss://127.0.0.1:1/").await,
+            Err(Error::Handshake(HandshakeError::UnsupportedScheme(_)))
+        ));
+        assert!(matches!(connect("not a url").await, Err(Error::Handshake(_))));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connect_reports_a_refused_upgrade() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        });
+        let err = connect(&url).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::UnexpectedStatus(s)) if s == 403),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_times_out() {
+    bounded_virtual(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        // Accepts but never answers.
+        let _hold = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(s);
+        });
+        let opts = ConnectOptions::default().timeout(Duration::from_secs(2));
+        assert!(matches!(
+            connect_with(&url, opts).await,
+            Err(Error::Timeout)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stream_and_sink_impls() {
+    bounded(async {
+        let (server, client) = tcp_pair(Config::default(), Config::default()).await;
+        let server = tokio::spawn(echo(server));
+        let (mut sink, mut stream) = StreamExt::split(client);
+        sink.send(Message::text("via sink")).await.unwrap();
+        assert_eq!(
+            stream.next().await.unwrap().unwrap(),
+            Message::text("via sink")
+        );
+        SinkExt::close(&mut sink).await.unwrap();
+        let mut rest = Vec::new();
+        while let Some(m) = stream.next().await {
+            rest.push(m.unwrap());
+        }
+        assert_eq!(
+            rest,
+            vec![Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))]
+        );
+        assert!(server.await.unwrap().1.is_none());
+    })
+    .await;
+}
