@@ -118,6 +118,12 @@ fn utf8(c: &mut Criterion) {
 mod group {
     // The macro generates an undocumented public function.
     #![allow(missing_docs)]
-    criterion::criterion_group!(benches, super::decode, super::encode, super::unmask, super::utf8);
+    criterion::criterion_group!(
+        benches,
+        super::decode,
+        super::encode,
+        super::unmask,
+        super::utf8
+    );
 }
 criterion_main!(group::benches);

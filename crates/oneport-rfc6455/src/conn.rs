@@ -431,11 +431,11 @@ fn take(buf: &mut BytesMut, len: usize) -> Bytes {
 /// Decodes a Close payload (§5.5.1): empty, or a valid code and a UTF-8
 /// reason.
 fn parse_close(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
-    match payload.len() {
-        0 => Ok(None),
-        1 => Err(ProtocolError::CloseTooShort.into()),
-        _ => {
-            let code = u16::from_be_bytes([payload[0], payload[1]]);
+    match payload.get(..2) {
+        None if payload.is_empty() => Ok(None),
+        None => Err(ProtocolError::CloseTooShort.into()),
+        Some(&[hi, lo]) => {
+            let code = u16::from_be_bytes([hi, lo]);
             if !CloseCode::is_valid_on_wire(code) {
                 return Err(ProtocolError::InvalidCloseCode(code).into());
             }
@@ -445,6 +445,7 @@ fn parse_close(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
                 reason,
             }))
         }
+        Some(_) => Err(ProtocolError::CloseTooShort.into()),
     }
 }
 

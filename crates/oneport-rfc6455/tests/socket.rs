@@ -826,3 +826,48 @@ async fn stream_and_sink_impls() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn frames_after_the_peers_close_are_ignored() {
+    bounded(async {
+        let (mut server, mut peer) = pipe_server(Config::default());
+        let mut burst = masked(OpCode::Close, true, &1000u16.to_be_bytes());
+        burst.extend(masked(OpCode::Text, true, b"after close"));
+        burst.extend(masked(OpCode::Ping, true, b"late ping"));
+        peer.send_raw(&burst).await;
+        assert_eq!(
+            server.recv().await.unwrap().unwrap(),
+            Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+        );
+        assert!(server.recv().await.is_none());
+        // Only the close echo comes back: no pong for the late ping.
+        assert_eq!(
+            peer.recv().await.unwrap(),
+            Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
+        );
+        assert!(peer.recv().await.is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ping_inside_a_fragmented_message_is_answered_before_it_completes() {
+    bounded(async {
+        let (server, mut peer) = pipe_server(Config::default());
+        let server = tokio::spawn(echo(server));
+        let mut first = masked(OpCode::Text, false, b"Hel");
+        first.extend(masked(OpCode::Ping, true, b"mid"));
+        peer.send_raw(&first).await;
+        assert_eq!(
+            peer.recv().await.unwrap(),
+            Message::Pong(Bytes::from_static(b"mid"))
+        );
+        peer.send_raw(&masked(OpCode::Continuation, true, b"lo"))
+            .await;
+        assert_eq!(peer.recv().await.unwrap(), Message::text("Hello"));
+        peer.send(Message::Close(None)).await;
+        assert_eq!(peer.recv().await.unwrap(), Message::Close(None));
+        assert!(server.await.unwrap().1.is_none());
+    })
+    .await;
+}
