@@ -80,6 +80,7 @@ impl Default for Config {
 /// use std::time::Duration;
 /// use oneport_dispatch::{Server, servlet, Request};
 ///
+/// # #[allow(dead_code)]
 /// # async fn run() -> std::io::Result<()> {
 /// let server = Server::builder()
 ///     .header_read_timeout(Duration::from_secs(5))

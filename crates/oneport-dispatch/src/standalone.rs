@@ -22,6 +22,7 @@ use crate::{Server, sequencer, servlet, sse, websocket};
 /// # Examples
 ///
 /// ```no_run
+/// # #[allow(dead_code)]
 /// # async fn run() -> std::io::Result<()> {
 /// oneport_dispatch::ws_serve("127.0.0.1:8081", |mut ws: oneport_dispatch::WebSocket, _req| async move {
 ///     while let Some(Ok(m)) = ws.recv().await {
@@ -49,6 +50,7 @@ pub async fn ws_serve(addr: impl ToSocketAddrs, handler: impl Handler) -> io::Re
 /// # Examples
 ///
 /// ```no_run
+/// # #[allow(dead_code)]
 /// # async fn run() -> std::io::Result<()> {
 /// use oneport_sse::{Event, Hub, HubConfig};
 /// let hub = Hub::new(HubConfig::default());
