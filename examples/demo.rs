@@ -19,8 +19,7 @@
 
 use http::{Method, StatusCode, header};
 use oneport::dispatch::{
-    Request, Response, Server, WebSocket, filter, sequencer, servlet, sse, text_response,
-    websocket,
+    Request, Response, Server, WebSocket, filter, sequencer, servlet, sse, text_response, websocket,
 };
 use oneport::sse::{Event, Hub, HubConfig};
 use tracing_subscriber::EnvFilter;

@@ -118,7 +118,9 @@ async fn http_once(addr: &str) -> TcpStream {
 }
 
 async fn ws_once(addr: &str) -> oneport::ws::WebSocket<TcpStream> {
-    let (mut ws, _) = connect(&format!("ws://{addr}/ws")).await.expect("ws connect");
+    let (mut ws, _) = connect(&format!("ws://{addr}/ws"))
+        .await
+        .expect("ws connect");
     ws.send(Message::Text("hi".into())).await.expect("send");
     let _ = ws.recv().await;
     ws

@@ -31,7 +31,10 @@ impl Error {
         Self { kind, source: None }
     }
 
-    pub(crate) fn with(kind: Kind, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub(crate) fn with(
+        kind: Kind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         Self {
             kind,
             source: Some(source.into()),

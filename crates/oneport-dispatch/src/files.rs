@@ -263,9 +263,6 @@ mod tests {
             "text/html; charset=utf-8"
         );
         assert_eq!(content_type(Path::new("a.png")), "image/png");
-        assert_eq!(
-            content_type(Path::new("noext")),
-            "application/octet-stream"
-        );
+        assert_eq!(content_type(Path::new("noext")), "application/octet-stream");
     }
 }

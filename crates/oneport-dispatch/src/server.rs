@@ -553,7 +553,10 @@ impl Conn<'_> {
                 };
                 match timeout(self.config.write_timeout.saturating_mul(8), copy).await {
                     Ok(r) => r,
-                    Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "file send timed out")),
+                    Err(_) => Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "file send timed out",
+                    )),
                 }
             }
         }
@@ -624,9 +627,12 @@ async fn serve_connection(
         // The path is copied for the log only when the log line is wanted.
         let line = tracing::enabled!(tracing::Level::INFO).then(|| RequestLine::new(&req));
         let outcome = dispatcher.dispatch(req, &cx).await;
-        let keep_alive = keep_alive && !cx.shutdown.is_shutting_down();
+        let mut keep_alive = keep_alive && !cx.shutdown.is_shutting_down();
         match outcome {
             Outcome::Response(res) => {
+                // A dispatcher ends the connection by answering with
+                // `Connection: close` (failed upgrades do).
+                keep_alive &= !asks_to_close(res.headers());
                 if let Some(line) = &line {
                     info!(peer = %cx.peer, method = %line.method, path = %line.path, status = res.status().as_u16(), "request");
                 }
@@ -665,6 +671,14 @@ async fn serve_connection(
     conn.flush().await?;
     give_back(&mut conn.buf);
     Ok(())
+}
+
+/// Whether a response's own `Connection` header holds the `close` token.
+fn asks_to_close(headers: &http::HeaderMap) -> bool {
+    headers.get_all(http::header::CONNECTION).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
+    })
 }
 
 /// The parts of a request line kept for the log after the request moved.

@@ -71,7 +71,10 @@ impl Dispatcher for SseDispatcher {
                     &mut head,
                 );
                 let (mut rd, mut wr) = io.split();
-                if tokio::io::AsyncWriteExt::write_all(&mut wr, &head).await.is_err() {
+                if tokio::io::AsyncWriteExt::write_all(&mut wr, &head)
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 // The client sends nothing more; reading tells us when it

@@ -10,7 +10,9 @@ use regex::Regex;
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade};
+use crate::dispatcher::{
+    BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade,
+};
 use crate::error::{Error, Kind};
 
 /// Which WebSocket protocol a connection speaks.
@@ -316,7 +318,9 @@ impl Dispatcher for WebSocketDispatcher {
             if !is_websocket_request(&req) {
                 return Outcome::Declined(req);
             }
-            upgrade(req, &self.options, |_offered| Ok((None, self.handler.clone())))
+            upgrade(req, &self.options, |_offered| {
+                Ok((None, self.handler.clone()))
+            })
         })
     }
 }
@@ -340,7 +344,24 @@ fn head_only<B>(req: &http::Request<B>) -> http::Request<()> {
 /// Validates the upgrade, picks a subprotocol and handler with `choose`
 /// (given the client's offer in its order), and returns the takeover that
 /// answers the handshake and runs the handler.
+///
+/// A refused upgrade closes the connection after its answer: the client
+/// meant to leave HTTP, so the rest of its stream is not trusted as HTTP.
 fn upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
+where
+    C: FnOnce(&[String]) -> Result<(Option<String>, Arc<dyn Handler>), Response>,
+{
+    match try_upgrade(req, options, choose) {
+        Outcome::Response(mut res) => {
+            res.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            Outcome::Response(res)
+        }
+        other => other,
+    }
+}
+
+fn try_upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
 where
     C: FnOnce(&[String]) -> Result<(Option<String>, Arc<dyn Handler>), Response>,
 {
@@ -362,7 +383,12 @@ where
             .headers()
             .get("sec-websocket-protocol")
             .and_then(|v| v.to_str().ok())
-            .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
+            .map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         let (protocol, handler) = match choose(&offered) {
             Ok(p) => p,
@@ -409,7 +435,13 @@ where
         let res = oneport_rfc6455::response(&checked.key, protocol.as_deref());
         let (res_parts, ()) = res.into_parts();
         let mut out = bytes::BytesMut::new();
-        oneport_http1::encode_response_head(&res_parts, oneport_http1::BodyLength::None, true, http::Version::HTTP_11, &mut out);
+        oneport_http1::encode_response_head(
+            &res_parts,
+            oneport_http1::BodyLength::None,
+            true,
+            http::Version::HTTP_11,
+            &mut out,
+        );
         if let Err(e) = tokio::io::AsyncWriteExt::write_all(&mut io, &out).await {
             debug!(error = %e, "writing the 101 response failed");
             return;
@@ -429,7 +461,10 @@ fn into_body(res: http::Response<()>) -> Response {
     let (parts, ()) = res.into_parts();
     let msg = format!(
         "{}\n",
-        parts.status.canonical_reason().unwrap_or("bad WebSocket request")
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("bad WebSocket request")
     );
     http::Response::from_parts(parts, msg.into())
 }
@@ -564,7 +599,11 @@ impl Dispatcher for ServiceMapper {
             if !is_websocket_request(&req) {
                 return Outcome::Declined(req);
             }
-            let Some(route) = self.routes.iter().find(|r| r.path.is_match(req.uri().path())) else {
+            let Some(route) = self
+                .routes
+                .iter()
+                .find(|r| r.path.is_match(req.uri().path()))
+            else {
                 return Outcome::Declined(req);
             };
             upgrade(req, &self.options, |offered| route.choose(offered))

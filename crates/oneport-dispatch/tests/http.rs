@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
-use oneport_dispatch::{
-    Builder, Outcome, Request, files, filter, sequencer, servlet,
-};
+use oneport_dispatch::{Builder, Outcome, Request, files, filter, sequencer, servlet};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -31,14 +29,20 @@ fn site() -> oneport_dispatch::Sequencer {
 }
 
 async fn run<F: std::future::Future<Output = ()>>(f: F) {
-    tokio::time::timeout(TEST_TIMEOUT, f).await.expect("test timed out");
+    tokio::time::timeout(TEST_TIMEOUT, f)
+        .await
+        .expect("test timed out");
 }
 
 #[tokio::test]
 async fn servlet_serves_a_page() {
     run(async {
         let s = start(site()).await;
-        let r = exchange(s.addr, b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let r = exchange(
+            s.addr,
+            b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(status_of(&r), 200);
         assert_eq!(body_of(&r), "Hello, World!");
         assert_eq!(header_of(&r, "content-length"), Some("13"));
@@ -51,7 +55,11 @@ async fn servlet_serves_a_page() {
 async fn nothing_matches_gives_404() {
     run(async {
         let s = start(site()).await;
-        let r = exchange(s.addr, b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let r = exchange(
+            s.addr,
+            b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(status_of(&r), 404);
     })
     .await;
@@ -61,10 +69,18 @@ async fn nothing_matches_gives_404() {
 async fn sequencer_tries_in_order_and_filter_matches_path_only() {
     run(async {
         let s = start(site()).await;
-        let r = exchange(s.addr, b"GET /order?x=/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let r = exchange(
+            s.addr,
+            b"GET /order?x=/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(body_of(&r), "first");
         // The query is not part of the path the filter sees.
-        let r = exchange(s.addr, b"GET /x?/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let r = exchange(
+            s.addr,
+            b"GET /x?/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(status_of(&r), 404);
     })
     .await;
@@ -80,7 +96,8 @@ async fn declining_dispatcher_passes_the_request_on_unchanged() {
             _cx: &'a oneport_dispatch::Context,
         ) -> oneport_dispatch::BoxFuture<'a, Outcome> {
             // Declining hands back the same request (we only tag it).
-            req.headers_mut().insert("x-seen", "1".parse().expect("value"));
+            req.headers_mut()
+                .insert("x-seen", "1".parse().expect("value"));
             Box::pin(async move { Outcome::Declined(req) })
         }
     }
@@ -88,7 +105,11 @@ async fn declining_dispatcher_passes_the_request_on_unchanged() {
         let s = start(sequencer(vec![
             Box::new(Decline),
             Box::new(servlet(|r: Request| {
-                format!("seen={:?} body={}", r.headers().get("x-seen").is_some(), r.body().len())
+                format!(
+                    "seen={:?} body={}",
+                    r.headers().get("x-seen").is_some(),
+                    r.body().len()
+                )
             })),
         ]))
         .await;
@@ -108,7 +129,9 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
         let s = start(site()).await;
         let mut c = TcpStream::connect(s.addr).await.expect("connect");
         for _ in 0..3 {
-            c.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+            c.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .expect("write");
             let r = read_response(&mut c).await;
             assert_eq!(status_of(&r), 200);
             assert_eq!(header_of(&r, "connection"), None);
@@ -119,7 +142,9 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
         assert_eq!(body_of(&r), "Hello, World!");
         // HTTP/1.0 asking for keep-alive gets it.
         let mut c = TcpStream::connect(s.addr).await.expect("connect");
-        c.write_all(b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").await.expect("write");
+        c.write_all(b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .await
+            .expect("write");
         let r = read_response(&mut c).await;
         assert_eq!(header_of(&r, "connection"), Some("keep-alive"));
     })
@@ -137,16 +162,21 @@ GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
         let r = exchange(s.addr, raw).await;
         let statuses: Vec<&str> = r.matches("HTTP/1.1 ").map(|_| "").collect();
         assert_eq!(statuses.len(), 4, "{r}");
-        let order: Vec<usize> = ["Hello, World!", "4 bytes: ping", "not found", "Hello, World!"]
-            .iter()
-            .scan(0usize, |from, needle| {
-                let at = r[*from..].find(needle).map(|i| i + *from);
-                if let Some(i) = at {
-                    *from = i + needle.len();
-                }
-                Some(at.unwrap_or(usize::MAX))
-            })
-            .collect();
+        let order: Vec<usize> = [
+            "Hello, World!",
+            "4 bytes: ping",
+            "not found",
+            "Hello, World!",
+        ]
+        .iter()
+        .scan(0usize, |from, needle| {
+            let at = r[*from..].find(needle).map(|i| i + *from);
+            if let Some(i) = at {
+                *from = i + needle.len();
+            }
+            Some(at.unwrap_or(usize::MAX))
+        })
+        .collect();
         assert!(order.iter().all(|&i| i != usize::MAX), "out of order: {r}");
     })
     .await;
@@ -189,9 +219,11 @@ async fn expect_continue_gets_100_before_the_body() {
     run(async {
         let s = start(site()).await;
         let mut c = TcpStream::connect(s.addr).await.expect("connect");
-        c.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
-            .await
-            .expect("write");
+        c.write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await
+        .expect("write");
         let mut first = [0u8; 25];
         c.read_exact(&mut first).await.expect("100");
         assert_eq!(&first, b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -227,7 +259,12 @@ async fn malformed_head_gets_400() {
             b"GET /hello HTTP/1.1\r\n\r\n", // HTTP/1.1 without Host
         ] {
             let r = exchange(s.addr, raw).await;
-            assert_eq!(status_of(&r), 400, "{:?} -> {r}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                status_of(&r),
+                400,
+                "{:?} -> {r}",
+                String::from_utf8_lossy(raw)
+            );
             assert_eq!(header_of(&r, "connection"), Some("close"));
         }
     })
@@ -278,7 +315,9 @@ async fn slow_head_gets_408_after_the_timeout() {
         b.header_read_timeout(Duration::from_millis(300));
         let s = start_with(b, site()).await;
         let mut c = TcpStream::connect(s.addr).await.expect("connect");
-        c.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n").await.expect("write");
+        c.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
         let started = tokio::time::Instant::now();
         let r = read_all(&mut c).await;
         assert_eq!(status_of(&r), 408, "{r}");
@@ -295,7 +334,9 @@ async fn idle_keep_alive_connection_is_closed_after_its_timeout() {
         b.keep_alive_timeout(Duration::from_millis(200));
         let s = start_with(b, site()).await;
         let mut c = TcpStream::connect(s.addr).await.expect("connect");
-        c.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+        c.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
         let _ = read_response(&mut c).await;
         let mut rest = Vec::new();
         let n = tokio::time::timeout(Duration::from_secs(3), c.read_to_end(&mut rest))
@@ -385,8 +426,13 @@ async fn traversal_is_not_served() {
         }
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("public/link.txt")).expect("symlink");
-            let r = exchange(s.addr, b"GET /link.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+            std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("public/link.txt"))
+                .expect("symlink");
+            let r = exchange(
+                s.addr,
+                b"GET /link.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            .await;
             assert_eq!(status_of(&r), 404, "a link out of the root is not followed");
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -403,7 +449,9 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
         });
         let s = start(slow).await;
         let mut c = TcpStream::connect(s.addr).await.expect("connect");
-        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
         tokio::time::sleep(Duration::from_millis(50)).await;
         s.stop.shutdown();
         let r = read_all(&mut c).await;
@@ -424,14 +472,23 @@ async fn max_connections_bounds_concurrent_connections() {
         b.max_connections(1);
         let s = start_with(b, site()).await;
         let mut first = TcpStream::connect(s.addr).await.expect("connect");
-        first.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+        first
+            .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
         let _ = read_response(&mut first).await;
         // A second client waits (in the backlog) while the first is open...
         let mut second = TcpStream::connect(s.addr).await.expect("connect");
-        second.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
+        second
+            .write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("write");
         let mut buf = [0u8; 16];
         let early = tokio::time::timeout(Duration::from_millis(300), second.read(&mut buf)).await;
-        assert!(early.is_err(), "second connection was served while the first held the only slot");
+        assert!(
+            early.is_err(),
+            "second connection was served while the first held the only slot"
+        );
         // ...and is served once the first goes away.
         drop(first);
         let r = read_all(&mut second).await;

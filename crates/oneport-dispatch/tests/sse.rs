@@ -8,7 +8,9 @@ use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn run<F: std::future::Future<Output = ()>>(f: F) {
-    tokio::time::timeout(TEST_TIMEOUT, f).await.expect("test timed out");
+    tokio::time::timeout(TEST_TIMEOUT, f)
+        .await
+        .expect("test timed out");
 }
 
 #[tokio::test]
@@ -24,8 +26,12 @@ async fn event_stream_headers_and_replay_on_the_same_port() {
         hub.publish(Event::new("kept").id("1").expect("id"));
         hub.publish(Event::new("kept too").id("2").expect("id"));
 
-        let mut c = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
-        c.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n").await.expect("write");
+        let mut c = tokio::net::TcpStream::connect(s.addr)
+            .await
+            .expect("connect");
+        c.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n")
+            .await
+            .expect("write");
         let mut got = String::new();
         let mut buf = [0u8; 1024];
         while !got.contains("kept too") {
@@ -37,10 +43,17 @@ async fn event_stream_headers_and_replay_on_the_same_port() {
         assert_eq!(header_of(&got, "content-type"), Some("text/event-stream"));
         assert_eq!(header_of(&got, "cache-control"), Some("no-cache"));
         assert!(!got.contains("data: kept\n"), "resumed after id 1: {got}");
-        assert!(!got.contains("live only"), "id-less events are not replayed");
+        assert!(
+            !got.contains("live only"),
+            "id-less events are not replayed"
+        );
 
         // The page is still served on the same port.
-        let r = exchange(s.addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let r = exchange(
+            s.addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(body_of(&r), "page");
     })
     .await;
@@ -58,7 +71,13 @@ async fn client_receives_published_events_and_stream_ends_on_shutdown() {
             while publisher.subscriber_count() == 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
-            publisher.publish(Event::new("one\ntwo").event("note").expect("event").id("7").expect("id"));
+            publisher.publish(
+                Event::new("one\ntwo")
+                    .event("note")
+                    .expect("event")
+                    .id("7")
+                    .expect("id"),
+            );
         });
         let e = es.next_event().await.expect("event").expect("ok");
         assert_eq!(e.event_type, "note");

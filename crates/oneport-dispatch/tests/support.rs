@@ -1,5 +1,10 @@
 //! Shared helpers for the loopback integration tests.
-#![allow(dead_code, unreachable_pub, missing_docs, missing_debug_implementations)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations
+)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -49,7 +54,11 @@ pub async fn read_response(s: &mut TcpStream) -> String {
     let mut byte = [0u8; 1];
     loop {
         let n = s.read(&mut byte).await.expect("read");
-        assert!(n > 0, "eof before a full head: {:?}", String::from_utf8_lossy(&buf));
+        assert!(
+            n > 0,
+            "eof before a full head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.push(byte[0]);
         if buf.ends_with(b"\r\n\r\n") {
             break;
@@ -79,11 +88,17 @@ pub fn status_of(response: &str) -> u16 {
 }
 
 pub fn body_of(response: &str) -> &str {
-    response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("")
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or("")
 }
 
 pub fn header_of<'a>(response: &'a str, name: &str) -> Option<&'a str> {
-    let head = response.split_once("\r\n\r\n").map(|(h, _)| h).unwrap_or(response);
+    let head = response
+        .split_once("\r\n\r\n")
+        .map(|(h, _)| h)
+        .unwrap_or(response);
     head.lines().skip(1).find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.eq_ignore_ascii_case(name).then(|| v.trim())

@@ -13,7 +13,9 @@ use oneport_dispatch::{
 use support::*;
 
 async fn run<F: std::future::Future<Output = ()>>(f: F) {
-    tokio::time::timeout(TEST_TIMEOUT, f).await.expect("test timed out");
+    tokio::time::timeout(TEST_TIMEOUT, f)
+        .await
+        .expect("test timed out");
 }
 
 async fn echo(mut ws: WebSocket, _req: http::request::Parts) {
@@ -53,10 +55,15 @@ async fn one_handler_serves_rfc6455_and_hybi00_at_once() {
     run(async {
         let s = start(site()).await;
         let url = format!("ws://{}/ws", s.addr);
-        let (mut modern, _) = oneport_rfc6455::connect(&url).await.expect("rfc6455 connect");
+        let (mut modern, _) = oneport_rfc6455::connect(&url)
+            .await
+            .expect("rfc6455 connect");
         let mut legacy = oneport_hybi00::connect(&url).await.expect("hybi00 connect");
         for i in 0..5 {
-            modern.send(Message::Text(format!("m{i}").into())).await.expect("send");
+            modern
+                .send(Message::Text(format!("m{i}").into()))
+                .await
+                .expect("send");
             legacy.send_text(&format!("l{i}")).await.expect("send");
             match modern.recv().await {
                 Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), format!("rfc6455:m{i}")),
@@ -66,7 +73,11 @@ async fn one_handler_serves_rfc6455_and_hybi00_at_once() {
             assert_eq!(&got[..], format!("hybi00:l{i}").as_bytes());
         }
         // Plain HTTP still works on the same port.
-        let r = exchange(s.addr, b"GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let r = exchange(
+            s.addr,
+            b"GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert_eq!(body_of(&r), "page");
         modern.close(None).await.expect("close");
         legacy.close().await.expect("close");
@@ -81,12 +92,16 @@ async fn rfc6455_echo_carries_binary_and_answers_ping() {
         let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{}/echo", s.addr))
             .await
             .expect("connect");
-        ws.send(Message::Binary(vec![0u8, 1, 2, 255].into())).await.expect("send");
+        ws.send(Message::Binary(vec![0u8, 1, 2, 255].into()))
+            .await
+            .expect("send");
         match ws.recv().await {
             Some(Ok(Message::Binary(b))) => assert_eq!(&b[..], &[0, 1, 2, 255]),
             other => panic!("unexpected {other:?}"),
         }
-        ws.send(Message::Ping(bytes::Bytes::from_static(b"hb"))).await.expect("ping");
+        ws.send(Message::Ping(bytes::Bytes::from_static(b"hb")))
+            .await
+            .expect("ping");
         loop {
             match ws.recv().await {
                 Some(Ok(Message::Pong(p))) => {
@@ -124,7 +139,9 @@ async fn hybi00_cannot_send_binary_and_says_so() {
             }
         });
         let s = start(d).await;
-        let mut legacy = oneport_hybi00::connect(&format!("ws://{}/", s.addr)).await.expect("connect");
+        let mut legacy = oneport_hybi00::connect(&format!("ws://{}/", s.addr))
+            .await
+            .expect("connect");
         let (bin, ping, pong_ok, supports) = rx.await.expect("result");
         assert_eq!(bin, Err(true));
         assert_eq!(ping, Err(true));
@@ -162,6 +179,20 @@ async fn handshake_answers() {
         let r = exchange(s.addr, upgrade_request("Sec-WebSocket-Version: 8\r\n").as_bytes()).await;
         assert_eq!(status_of(&r), 426, "{r}");
         assert_eq!(header_of(&r, "sec-websocket-version"), Some("13"));
+        // A refused upgrade ends the connection rather than staying in HTTP.
+        assert_eq!(header_of(&r, "connection"), Some("close"));
+        let mut c = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
+        tokio::io::AsyncWriteExt::write_all(&mut c, upgrade_request("Sec-WebSocket-Version: 8\r\n").as_bytes())
+            .await
+            .expect("write");
+        let mut all = Vec::new();
+        let eof = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tokio::io::AsyncReadExt::read_to_end(&mut c, &mut all),
+        )
+        .await;
+        assert!(matches!(eof, Ok(Ok(_))), "the server kept the connection open");
+        assert_eq!(status_of(&String::from_utf8_lossy(&all)), 426);
 
         // A bad key: 400.
         let bad = "GET /echo HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -194,28 +225,42 @@ Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n";
 #[tokio::test]
 async fn origin_allowlist_and_any() {
     run(async {
-        let allow = websocket(echo).origin(OriginPolicy::AllowList(vec!["https://app.test".into()]));
+        let allow =
+            websocket(echo).origin(OriginPolicy::AllowList(vec!["https://app.test".into()]));
         let s = start(allow).await;
         let ok = upgrade_request("Sec-WebSocket-Version: 13\r\nOrigin: https://app.test\r\n");
-        let mut c = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
-        tokio::io::AsyncWriteExt::write_all(&mut c, ok.as_bytes()).await.expect("write");
+        let mut c = tokio::net::TcpStream::connect(s.addr)
+            .await
+            .expect("connect");
+        tokio::io::AsyncWriteExt::write_all(&mut c, ok.as_bytes())
+            .await
+            .expect("write");
         let mut buf = vec![0u8; 512];
-        let n = tokio::io::AsyncReadExt::read(&mut c, &mut buf).await.expect("read");
+        let n = tokio::io::AsyncReadExt::read(&mut c, &mut buf)
+            .await
+            .expect("read");
         assert_eq!(status_of(&String::from_utf8_lossy(&buf[..n])), 101);
         // The request's own host is not enough once a list is given.
         let r = exchange(
             s.addr,
-            upgrade_request("Sec-WebSocket-Version: 13\r\nOrigin: http://example.test\r\n").as_bytes(),
+            upgrade_request("Sec-WebSocket-Version: 13\r\nOrigin: http://example.test\r\n")
+                .as_bytes(),
         )
         .await;
         assert_eq!(status_of(&r), 403);
 
         let any = websocket(echo).origin(OriginPolicy::Any);
         let s = start(any).await;
-        let mut c = tokio::net::TcpStream::connect(s.addr).await.expect("connect");
+        let mut c = tokio::net::TcpStream::connect(s.addr)
+            .await
+            .expect("connect");
         let req = upgrade_request("Sec-WebSocket-Version: 13\r\nOrigin: https://evil.test\r\n");
-        tokio::io::AsyncWriteExt::write_all(&mut c, req.as_bytes()).await.expect("write");
-        let n = tokio::io::AsyncReadExt::read(&mut c, &mut buf).await.expect("read");
+        tokio::io::AsyncWriteExt::write_all(&mut c, req.as_bytes())
+            .await
+            .expect("write");
+        let n = tokio::io::AsyncReadExt::read(&mut c, &mut buf)
+            .await
+            .expect("read");
         assert_eq!(status_of(&String::from_utf8_lossy(&buf[..n])), 101);
     })
     .await;
@@ -223,27 +268,46 @@ async fn origin_allowlist_and_any() {
 
 fn mapper() -> ServiceMapper {
     ServiceMapper::new()
-        .route("/chat", Subprotocol::Named("chat.v2".into()), |mut ws: WebSocket, _r| async move {
-            let _ = ws.send_text("v2").await;
-            while ws.recv().await.is_some() {}
-        })
-        .route("/chat", Subprotocol::Named("chat.v1".into()), |mut ws: WebSocket, _r| async move {
-            let _ = ws.send_text("v1").await;
-            while ws.recv().await.is_some() {}
-        })
-        .route("/chat", Subprotocol::None, |mut ws: WebSocket, _r| async move {
-            let _ = ws.send_text("none").await;
-            while ws.recv().await.is_some() {}
-        })
-        .route("/strict/[0-9]+", Subprotocol::Named("only".into()), |mut ws: WebSocket, _r| async move {
-            let _ = ws.send_text("only").await;
-            while ws.recv().await.is_some() {}
-        })
+        .route(
+            "/chat",
+            Subprotocol::Named("chat.v2".into()),
+            |mut ws: WebSocket, _r| async move {
+                let _ = ws.send_text("v2").await;
+                while ws.recv().await.is_some() {}
+            },
+        )
+        .route(
+            "/chat",
+            Subprotocol::Named("chat.v1".into()),
+            |mut ws: WebSocket, _r| async move {
+                let _ = ws.send_text("v1").await;
+                while ws.recv().await.is_some() {}
+            },
+        )
+        .route(
+            "/chat",
+            Subprotocol::None,
+            |mut ws: WebSocket, _r| async move {
+                let _ = ws.send_text("none").await;
+                while ws.recv().await.is_some() {}
+            },
+        )
+        .route(
+            "/strict/[0-9]+",
+            Subprotocol::Named("only".into()),
+            |mut ws: WebSocket, _r| async move {
+                let _ = ws.send_text("only").await;
+                while ws.recv().await.is_some() {}
+            },
+        )
 }
 
 async fn first_text(url: &str, protocols: &[&str]) -> Result<(String, Option<String>), String> {
-    let opts = oneport_rfc6455::ConnectOptions::default().protocols(protocols.iter().map(|p| p.to_string()));
-    let (mut ws, res) = oneport_rfc6455::connect_with(url, opts).await.map_err(|e| e.to_string())?;
+    let opts = oneport_rfc6455::ConnectOptions::default()
+        .protocols(protocols.iter().map(|p| p.to_string()));
+    let (mut ws, res) = oneport_rfc6455::connect_with(url, opts)
+        .await
+        .map_err(|e| e.to_string())?;
     let proto = res
         .headers()
         .get("sec-websocket-protocol")
@@ -284,7 +348,7 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
             Ok(("only".into(), Some("only".into())))
         );
         // The path must match whole; other paths fall through to the next dispatcher.
-        let raw = "GET /strict/7/x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        let raw = "GET /strict/7/x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n\
 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
         assert_eq!(body_of(&exchange(s.addr, raw.as_bytes()).await), "fallthrough");
         // Plain GETs are not the mapper's business.
