@@ -341,6 +341,11 @@ fn head_only<B>(req: &http::Request<B>) -> http::Request<()> {
     r
 }
 
+/// What choosing a handler gives: the subprotocol to answer with and the
+/// handler, or the response that refuses the upgrade (boxed: it is the
+/// rare path and `Response` is large).
+type Choice = Result<(Option<String>, Arc<dyn Handler>), Box<Response>>;
+
 /// Validates the upgrade, picks a subprotocol and handler with `choose`
 /// (given the client's offer in its order), and returns the takeover that
 /// answers the handshake and runs the handler.
@@ -349,7 +354,7 @@ fn head_only<B>(req: &http::Request<B>) -> http::Request<()> {
 /// meant to leave HTTP, so the rest of its stream is not trusted as HTTP.
 fn upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
 where
-    C: FnOnce(&[String]) -> Result<(Option<String>, Arc<dyn Handler>), Response>,
+    C: FnOnce(&[String]) -> Choice,
 {
     match try_upgrade(req, options, choose) {
         Outcome::Response(mut res) => {
@@ -363,7 +368,7 @@ where
 
 fn try_upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
 where
-    C: FnOnce(&[String]) -> Result<(Option<String>, Arc<dyn Handler>), Response>,
+    C: FnOnce(&[String]) -> Choice,
 {
     let head = head_only(&req);
     if req.method() != Method::GET {
@@ -392,7 +397,7 @@ where
             .unwrap_or_default();
         let (protocol, handler) = match choose(&offered) {
             Ok(p) => p,
-            Err(res) => return Outcome::Response(res),
+            Err(res) => return Outcome::Response(*res),
         };
         let config = options.hybi00.clone();
         let (parts, _body) = req.into_parts();
@@ -426,7 +431,7 @@ where
     };
     let (protocol, handler) = match choose(&checked.protocols) {
         Ok(p) => p,
-        Err(res) => return Outcome::Response(res),
+        Err(res) => return Outcome::Response(*res),
     };
     let config = options.config.clone();
     let (parts, _body) = req.into_parts();
@@ -613,11 +618,11 @@ impl Dispatcher for ServiceMapper {
 
 impl Route {
     /// Picks the arm for the client's offer (in the client's order).
-    fn choose(&self, offered: &[String]) -> Result<(Option<String>, Arc<dyn Handler>), Response> {
+    fn choose(&self, offered: &[String]) -> Choice {
         if offered.is_empty() {
             return match self.arms.iter().find(|(p, _)| *p == Subprotocol::None) {
                 Some((_, h)) => Ok((None, h.clone())),
-                None => Err(protocol_refused(self, offered)),
+                None => Err(Box::new(protocol_refused(self, offered))),
             };
         }
         for want in offered {
@@ -629,7 +634,7 @@ impl Route {
                 return Ok((Some(want.clone()), h.clone()));
             }
         }
-        Err(protocol_refused(self, offered))
+        Err(Box::new(protocol_refused(self, offered)))
     }
 }
 
