@@ -345,9 +345,20 @@ struct Conn<'c> {
 
 enum ReadHead {
     Head(Box<RequestHead>),
-    /// The connection is over (EOF, idle timeout, shutdown, or answered
-    /// with an error).
+    /// Everything read is answered and written; wait for the socket.
+    Idle,
+    /// The connection is over (EOF, timeout, or answered with an error).
     Done,
+}
+
+/// How a burst of work on a readable connection ended.
+enum Burst {
+    /// Back to waiting for the next request.
+    Idle,
+    /// The connection is over.
+    Done,
+    /// A dispatcher took the connection over; everything queued is written.
+    Upgrade(crate::dispatcher::Upgrade),
 }
 
 impl Conn<'_> {
@@ -377,26 +388,18 @@ impl Conn<'_> {
         }
     }
 
-    /// Waits, holding no buffer, until the next request starts; then reads
-    /// and parses its head.
-    async fn read_head(&mut self, first: bool, cx: &mut Context) -> io::Result<ReadHead> {
-        if self.buf.is_empty() {
+    /// Reads and parses the next request head. With nothing buffered and
+    /// `woken` false (the bytes of the last read are used up), it writes
+    /// what is queued, returns both buffers to the pool and reports
+    /// [`ReadHead::Idle`] instead of waiting.
+    async fn read_head(&mut self, woken: &mut bool, cx: &Context) -> io::Result<ReadHead> {
+        if self.buf.is_empty() && !std::mem::take(woken) {
             self.flush().await?;
             give_back(&mut self.buf);
-            let idle = if first {
-                self.config.header_read_timeout
-            } else {
-                self.config.keep_alive_timeout
-            };
-            let mut stop = cx.shutdown.clone();
-            tokio::select! {
-                r = timeout(idle, self.io.readable()) => match r {
-                    Ok(r) => r?,
-                    Err(_) => return Ok(ReadHead::Done),
-                },
-                _ = stop.wait() => return Ok(ReadHead::Done),
-            }
+            give_back(&mut self.out);
+            return Ok(ReadHead::Idle);
         }
+        *woken = false;
         let deadline = Instant::now() + self.config.header_read_timeout;
         loop {
             if !self.buf.is_empty() {
@@ -527,6 +530,9 @@ impl Conn<'_> {
         } else {
             BodyLength::Length(body.len())
         };
+        if self.out.capacity() == 0 {
+            self.out = take_buffer();
+        }
         oneport_http1::encode_response_head(&parts, framing, keep_alive, version, &mut self.out);
         if head_only || no_body {
             return Ok(());
@@ -571,6 +577,11 @@ enum BodyError {
 
 /// Serves one connection: requests in order, pipelined ones answered in one
 /// write per read, until close, error, upgrade or shutdown.
+///
+/// This future is what an idle connection costs, so it holds little: it
+/// waits for the socket to become readable with no buffer, then runs a
+/// boxed [`burst`] that reads, answers and writes until everything read is
+/// answered. The burst's larger state lives only while there is work.
 async fn serve_connection(
     io: TcpStream,
     mut cx: Context,
@@ -586,11 +597,55 @@ async fn serve_connection(
     };
     let mut first = true;
     loop {
-        let head = match conn.read_head(first, &mut cx).await? {
-            ReadHead::Head(h) => *h,
-            ReadHead::Done => break,
+        let idle = if first {
+            config.header_read_timeout
+        } else {
+            config.keep_alive_timeout
         };
         first = false;
+        let mut stop = cx.shutdown.clone();
+        tokio::select! {
+            r = timeout(idle, conn.io.readable()) => match r {
+                Ok(r) => r?,
+                Err(_) => return Ok(()),
+            },
+            () = stop.wait() => return Ok(()),
+        }
+        match Box::pin(burst(&mut conn, &mut cx, dispatcher)).await? {
+            Burst::Idle => {}
+            Burst::Done => {
+                give_back(&mut conn.buf);
+                give_back(&mut conn.out);
+                return Ok(());
+            }
+            Burst::Upgrade(up) => {
+                give_back(&mut conn.out);
+                let upgraded = Upgraded {
+                    io: conn.io,
+                    leftover: conn.buf,
+                    shutdown: cx.shutdown.clone(),
+                };
+                (up.run)(upgraded).await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Answers every request that arrives while the connection has data,
+/// starting from a readable socket.
+async fn burst(
+    conn: &mut Conn<'_>,
+    cx: &mut Context,
+    dispatcher: &dyn Dispatcher,
+) -> io::Result<Burst> {
+    let mut woken = true;
+    loop {
+        let head = match conn.read_head(&mut woken, cx).await? {
+            ReadHead::Head(h) => *h,
+            ReadHead::Idle => return Ok(Burst::Idle),
+            ReadHead::Done => return Ok(Burst::Done),
+        };
         let RequestHead {
             request,
             body,
@@ -602,10 +657,10 @@ async fn serve_connection(
         let version = parts.version;
         if expect_continue && body != BodyKind::Empty {
             if let BodyKind::Length(n) = body {
-                if n > config.limits.max_body_bytes {
+                if n > conn.config.limits.max_body_bytes {
                     conn.answer_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
                         .await?;
-                    break;
+                    return Ok(Burst::Done);
                 }
             }
             conn.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -616,9 +671,9 @@ async fn serve_connection(
             Err(BodyError::Status(status, msg)) => {
                 debug!(peer = %cx.peer, %status, %msg, "bad request body");
                 conn.answer_error(status, &msg).await?;
-                break;
+                return Ok(Burst::Done);
             }
-            Err(BodyError::Eof) => break,
+            Err(BodyError::Eof) => return Ok(Burst::Done),
             Err(BodyError::Io(e)) => return Err(e),
         };
         let req = http::Request::from_parts(parts, body);
@@ -652,25 +707,15 @@ async fn serve_connection(
                     info!(peer = %cx.peer, method = %line.method, path = %line.path, "connection taken over");
                 }
                 conn.flush().await?;
-                let Conn { io, buf, .. } = conn;
-                (up.run)(Upgraded {
-                    io,
-                    leftover: buf,
-                    shutdown: cx.shutdown.clone(),
-                })
-                .await;
-                return Ok(());
+                return Ok(Burst::Upgrade(up));
             }
         }
         if !keep_alive {
             conn.flush().await?;
             let _ = conn.io.shutdown().await;
-            break;
+            return Ok(Burst::Done);
         }
     }
-    conn.flush().await?;
-    give_back(&mut conn.buf);
-    Ok(())
 }
 
 /// Whether a response's own `Connection` header holds the `close` token.

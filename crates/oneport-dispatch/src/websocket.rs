@@ -411,6 +411,7 @@ where
                 config,
             )
             .await;
+            drop(head);
             match accepted {
                 Ok(ws) => {
                     let ws = WebSocket {
@@ -437,17 +438,14 @@ where
     let (parts, _body) = req.into_parts();
     Outcome::Upgrade(Upgrade::new(move |up| async move {
         let mut io = up.io;
-        let res = oneport_rfc6455::response(&checked.key, protocol.as_deref());
-        let (res_parts, ()) = res.into_parts();
-        let mut out = bytes::BytesMut::new();
-        oneport_http1::encode_response_head(
-            &res_parts,
-            oneport_http1::BodyLength::None,
-            true,
-            http::Version::HTTP_11,
-            &mut out,
-        );
-        if let Err(e) = tokio::io::AsyncWriteExt::write_all(&mut io, &out).await {
+        // The handshake's buffers are freed before the handler runs: this
+        // future lives as long as the WebSocket, idle or not.
+        let written = {
+            let out = switching_protocols(&checked.key, protocol.as_deref());
+            drop(checked);
+            tokio::io::AsyncWriteExt::write_all(&mut io, &out).await
+        };
+        if let Err(e) = written {
             debug!(error = %e, "writing the 101 response failed");
             return;
         }
@@ -460,6 +458,20 @@ where
         };
         handler.call(ws, parts).await;
     }))
+}
+
+/// The encoded `101 Switching Protocols` answer for `key`.
+fn switching_protocols(key: &str, protocol: Option<&str>) -> bytes::BytesMut {
+    let (parts, ()) = oneport_rfc6455::response(key, protocol).into_parts();
+    let mut out = bytes::BytesMut::new();
+    oneport_http1::encode_response_head(
+        &parts,
+        oneport_http1::BodyLength::None,
+        true,
+        http::Version::HTTP_11,
+        &mut out,
+    );
+    out
 }
 
 fn into_body(res: http::Response<()>) -> Response {

@@ -23,6 +23,9 @@ const MAX_BARE: u64 = 12;
 /// The same behind a sequencer of two filters (each dispatcher level boxes
 /// its future).
 const MAX_ROUTED: u64 = 12;
+/// The most heap bytes an idle keep-alive connection may hold: less than
+/// one pooled 4 KiB buffer.
+const MAX_IDLE_HEAP: u64 = 4096;
 
 fn plaintext() -> Response {
     let mut res = Response::new(BODY.into());
@@ -85,6 +88,44 @@ fn per_request(site: impl oneport_dispatch::Dispatcher) -> f64 {
     })
 }
 
+/// Heap bytes held per idle keep-alive connection, after one request each,
+/// server and client side together (both ends live in this process).
+fn idle_heap_per_connection() -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let server = Server::builder().bind("127.0.0.1:0").await.expect("bind");
+        let addr = server.local_addr();
+        let stop = server.shutdown_handle();
+        let task = tokio::spawn(server.serve(servlet(|_r: Request| plaintext())));
+        let mut buf = vec![0u8; 4096];
+        let mut warm = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        round(&mut warm, REQUEST, 1, &mut buf).await;
+        let n = 500;
+        let mut idle = Vec::with_capacity(n);
+        // Let the server task settle between connections so its pool and
+        // timers are in their steady state.
+        tokio::task::yield_now().await;
+        let before = dhat::HeapStats::get().curr_bytes;
+        for _ in 0..n {
+            let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            round(&mut c, REQUEST, 1, &mut buf).await;
+            idle.push(c);
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let after = dhat::HeapStats::get().curr_bytes;
+        drop(idle);
+        drop(warm);
+        stop.shutdown();
+        let _ = task.await;
+        (after as f64 - before as f64) / n as f64
+    })
+}
+
 fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
     let bare = per_request(servlet(|_r: Request| plaintext()));
@@ -102,5 +143,12 @@ fn main() {
     assert!(
         routed <= MAX_ROUTED as f64,
         "{routed:.2} allocations per routed request, more than {MAX_ROUTED}"
+    );
+    let idle = idle_heap_per_connection();
+    println!("heap bytes per idle keep-alive connection (both ends): {idle:.0}");
+    // A read or write buffer kept while idle would add at least 4 KiB.
+    assert!(
+        idle < MAX_IDLE_HEAP as f64,
+        "{idle:.0} heap bytes per idle connection, more than {MAX_IDLE_HEAP}"
     );
 }
