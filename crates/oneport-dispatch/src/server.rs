@@ -584,7 +584,7 @@ enum BodyError {
 /// answered. The burst's larger state lives only while there is work.
 async fn serve_connection(
     io: TcpStream,
-    mut cx: Context,
+    cx: Context,
     config: &Config,
     dispatcher: &dyn Dispatcher,
 ) -> io::Result<()> {
@@ -611,7 +611,7 @@ async fn serve_connection(
             },
             () = stop.wait() => return Ok(()),
         }
-        match Box::pin(burst(&mut conn, &mut cx, dispatcher)).await? {
+        match Box::pin(burst(&mut conn, &cx, dispatcher)).await? {
             Burst::Idle => {}
             Burst::Done => {
                 give_back(&mut conn.buf);
@@ -636,7 +636,7 @@ async fn serve_connection(
 /// starting from a readable socket.
 async fn burst(
     conn: &mut Conn<'_>,
-    cx: &mut Context,
+    cx: &Context,
     dispatcher: &dyn Dispatcher,
 ) -> io::Result<Burst> {
     let mut woken = true;
@@ -681,7 +681,7 @@ async fn burst(
         let head_only = method == Method::HEAD;
         // The path is copied for the log only when the log line is wanted.
         let line = tracing::enabled!(tracing::Level::INFO).then(|| RequestLine::new(&req));
-        let outcome = dispatcher.dispatch(req, &cx).await;
+        let outcome = dispatcher.dispatch(req, cx).await;
         let mut keep_alive = keep_alive && !cx.shutdown.is_shutting_down();
         match outcome {
             Outcome::Response(res) => {
