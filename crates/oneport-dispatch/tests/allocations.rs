@@ -56,9 +56,12 @@ async fn round(c: &mut tokio::net::TcpStream, batch: &[u8], n: usize, buf: &mut 
     }
 }
 
-/// Serves `site` on loopback and counts allocations per request over
-/// 200 rounds of 16 pipelined requests, after a warm-up.
-fn per_request(site: impl oneport_dispatch::Dispatcher) -> f64 {
+/// Serves `site` on loopback on a one-thread runtime, runs `client` against
+/// it, then shuts the server down.
+fn with_server<T>(
+    site: impl oneport_dispatch::Dispatcher,
+    client: impl AsyncFnOnce(std::net::SocketAddr) -> T,
+) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -68,6 +71,17 @@ fn per_request(site: impl oneport_dispatch::Dispatcher) -> f64 {
         let addr = server.local_addr();
         let stop = server.shutdown_handle();
         let task = tokio::spawn(server.serve(site));
+        let out = client(addr).await;
+        stop.shutdown();
+        let _ = task.await;
+        out
+    })
+}
+
+/// Allocations per request over 200 rounds of 16 pipelined requests, after
+/// a warm-up.
+fn per_request(site: impl oneport_dispatch::Dispatcher) -> f64 {
+    with_server(site, async |addr| {
         let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let batch = REQUEST.repeat(16);
         let mut buf = vec![0u8; 64 * 1024];
@@ -81,9 +95,6 @@ fn per_request(site: impl oneport_dispatch::Dispatcher) -> f64 {
             round(&mut c, &batch, 16, &mut buf).await;
         }
         let after = dhat::HeapStats::get().total_blocks;
-        drop(c);
-        stop.shutdown();
-        let _ = task.await;
         (after - before) as f64 / (rounds * 16) as f64
     })
 }
@@ -91,22 +102,12 @@ fn per_request(site: impl oneport_dispatch::Dispatcher) -> f64 {
 /// Heap bytes held per idle keep-alive connection, after one request each,
 /// server and client side together (both ends live in this process).
 fn idle_heap_per_connection() -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let server = Server::builder().bind("127.0.0.1:0").await.expect("bind");
-        let addr = server.local_addr();
-        let stop = server.shutdown_handle();
-        let task = tokio::spawn(server.serve(servlet(|_r: Request| plaintext())));
+    with_server(servlet(|_r: Request| plaintext()), async |addr| {
         let mut buf = vec![0u8; 4096];
         let mut warm = tokio::net::TcpStream::connect(addr).await.expect("connect");
         round(&mut warm, REQUEST, 1, &mut buf).await;
         let n = 500;
         let mut idle = Vec::with_capacity(n);
-        // Let the server task settle between connections so its pool and
-        // timers are in their steady state.
         tokio::task::yield_now().await;
         let before = dhat::HeapStats::get().curr_bytes;
         for _ in 0..n {
@@ -114,14 +115,11 @@ fn idle_heap_per_connection() -> f64 {
             round(&mut c, REQUEST, 1, &mut buf).await;
             idle.push(c);
         }
+        // Let the server tasks reach their idle wait.
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
         let after = dhat::HeapStats::get().curr_bytes;
-        drop(idle);
-        drop(warm);
-        stop.shutdown();
-        let _ = task.await;
         (after as f64 - before as f64) / n as f64
     })
 }
