@@ -1,0 +1,201 @@
+//! The load generator for the side-by-side runs. It speaks raw bytes so that
+//! no WebSocket or HTTP library of any contestant sits on the client side.
+//!
+//! ```text
+//! load ws   HOST:PORT CONNS MESSAGES SIZE BATCH   # echo: BATCH frames per write, wait for BATCH echoes
+//! load http HOST:PORT CONNS REQUESTS PIPELINE     # GET /plaintext, PIPELINE requests per write
+//! load idle HOST:PORT CONNS PID                   # open CONNS WebSockets, one echo each, print PID's RSS growth per connection
+//! ```
+//!
+//! `MESSAGES` and `REQUESTS` are per connection. Prints one line of results;
+//! exits non-zero if any answer is wrong or missing.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const UPGRADE: &str = "GET /ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+const PLAIN: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: bench\r\n\r\n";
+const BODY: &[u8] = b"Hello, World!";
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize, name: &str) -> T {
+    args.get(i).and_then(|a| a.parse().ok()).unwrap_or_else(|| {
+        eprintln!("load: missing or bad {name}");
+        std::process::exit(2)
+    })
+}
+
+/// A masked binary frame from the client with `size` bytes of payload.
+fn client_frame(size: usize) -> Vec<u8> {
+    let mut f = vec![0x82u8];
+    match size {
+        0..=125 => f.push(0x80 | size as u8),
+        126..=65535 => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(size as u16).to_be_bytes());
+        }
+        _ => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(size as u64).to_be_bytes());
+        }
+    }
+    let key = [0x12u8, 0x34, 0x56, 0x78];
+    f.extend_from_slice(&key);
+    f.extend((0..size).map(|i| (i as u8) ^ key[i % 4]));
+    f
+}
+
+/// Length of the server's unmasked echo of a `size`-byte frame.
+fn echo_len(size: usize) -> usize {
+    size + match size {
+        0..=125 => 2,
+        126..=65535 => 4,
+        _ => 10,
+    }
+}
+
+async fn ws_connect(addr: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    s.write_all(UPGRADE.as_bytes()).await.expect("write upgrade");
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut b).await.expect("read head");
+        assert!(n == 1, "closed during the handshake");
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "no 101: {}", String::from_utf8_lossy(&head));
+    s
+}
+
+async fn ws_conn(addr: String, msgs: usize, size: usize, batch: usize) {
+    let mut s = ws_connect(&addr).await;
+    let frame = client_frame(size);
+    let out: Vec<u8> = frame.repeat(batch);
+    let want = echo_len(size) * batch;
+    let mut buf = vec![0u8; want.max(64 * 1024)];
+    let mut sent = 0;
+    while sent < msgs {
+        let k = batch.min(msgs - sent);
+        s.write_all(&out[..frame.len() * k]).await.expect("write");
+        let mut got = 0;
+        let need = echo_len(size) * k;
+        while got < need {
+            let n = s.read(&mut buf).await.expect("read");
+            assert!(n > 0, "server closed");
+            got += n;
+        }
+        assert_eq!(got, need, "more bytes than echoed");
+        sent += k;
+    }
+}
+
+async fn http_conn(addr: String, reqs: usize, pipeline: usize) {
+    let mut s = TcpStream::connect(&addr).await.expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    let out = PLAIN.repeat(pipeline);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut done = 0;
+    while done < reqs {
+        let k = pipeline.min(reqs - done);
+        s.write_all(&out[..PLAIN.len() * k]).await.expect("write");
+        let mut seen = 0;
+        let mut carry = 0;
+        while seen < k {
+            let n = s.read(&mut buf[carry..]).await.expect("read");
+            assert!(n > 0, "server closed");
+            let end = carry + n;
+            let mut from = 0;
+            while let Some(i) = buf[from..end].windows(BODY.len()).position(|w| w == BODY) {
+                seen += 1;
+                from += i + BODY.len();
+            }
+            let keep = (end - from).min(BODY.len() - 1);
+            buf.copy_within(end - keep..end, 0);
+            carry = keep;
+        }
+        done += k;
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = args.get(1).map(String::as_str).unwrap_or("");
+    let addr: String = arg(&args, 2, "HOST:PORT");
+    let conns: usize = arg(&args, 3, "CONNS");
+    let start = Instant::now();
+    let work = async {
+        match mode {
+            "ws" => {
+                let (msgs, size, batch): (usize, usize, usize) =
+                    (arg(&args, 4, "MESSAGES"), arg(&args, 5, "SIZE"), arg(&args, 6, "BATCH"));
+                let tasks: Vec<_> = (0..conns)
+                    .map(|_| tokio::spawn(ws_conn(addr.clone(), msgs, size, batch)))
+                    .collect();
+                for t in tasks {
+                    t.await.expect("connection task");
+                }
+                let total = conns * msgs;
+                let secs = start.elapsed().as_secs_f64();
+                println!("ws: {conns} conns x {msgs} msgs of {size} B, batch {batch}: {secs:.3} s, {:.0} msgs/s", total as f64 / secs);
+            }
+            "http" => {
+                let (reqs, pipeline): (usize, usize) = (arg(&args, 4, "REQUESTS"), arg(&args, 5, "PIPELINE"));
+                let tasks: Vec<_> = (0..conns)
+                    .map(|_| tokio::spawn(http_conn(addr.clone(), reqs, pipeline)))
+                    .collect();
+                for t in tasks {
+                    t.await.expect("connection task");
+                }
+                let total = conns * reqs;
+                let secs = start.elapsed().as_secs_f64();
+                println!("http: {conns} conns x {reqs} reqs, pipeline {pipeline}: {secs:.3} s, {:.0} req/s", total as f64 / secs);
+            }
+            "idle" => {
+                let pid: u32 = arg(&args, 4, "PID");
+                // One connection first, so lazily built state is not counted.
+                let mut keep = vec![ws_connect(&addr).await];
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let before = rss_kib(pid);
+                for _ in 0..conns {
+                    let mut s = ws_connect(&addr).await;
+                    s.write_all(&client_frame(2)).await.expect("write");
+                    let mut b = [0u8; 4];
+                    s.read_exact(&mut b).await.expect("echo");
+                    keep.push(s);
+                }
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                let after = rss_kib(pid);
+                println!(
+                    "idle: {conns} WebSockets, server RSS +{} KiB, {:.0} bytes per connection",
+                    after.saturating_sub(before),
+                    after.saturating_sub(before) as f64 * 1024.0 / conns as f64
+                );
+            }
+            _ => {
+                eprintln!("usage: load ws|http|idle HOST:PORT CONNS ...");
+                std::process::exit(2);
+            }
+        }
+    };
+    if tokio::time::timeout(LIMIT, work).await.is_err() {
+        eprintln!("load: gave up after {LIMIT:?}");
+        std::process::exit(1);
+    }
+}
