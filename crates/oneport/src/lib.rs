@@ -57,3 +57,8 @@ pub mod prelude {
     };
     pub use oneport_sse::{Event, Hub, HubConfig};
 }
+
+/// The README's code, compiled as a doctest so that it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
