@@ -523,3 +523,54 @@ async fn next_batch_is_cancel_safe() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn retry_hint_comes_first_then_the_replay() {
+    tokio::time::timeout(LIMIT, async {
+        let hub = Hub::new(quiet().retry(Some(Duration::from_millis(2500))));
+        hub.publish(Event::new("kept").id("1").unwrap());
+        let mut sub = hub.subscribe(None);
+        let mut out = Vec::new();
+        sub.next_batch(&mut out).await.expect("a batch");
+        let wire: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
+        assert!(
+            wire.starts_with(b"retry: 2500\n\n"),
+            "{:?}",
+            String::from_utf8_lossy(&wire)
+        );
+        assert!(
+            wire.ends_with(b"id: 1\ndata: kept\n\n"),
+            "{:?}",
+            String::from_utf8_lossy(&wire)
+        );
+        // A client applies the hint.
+        let mut parser = Parser::default();
+        parser.feed(&wire).unwrap();
+        assert_eq!(parser.poll_event().unwrap().data, "kept");
+        assert_eq!(parser.retry(), Some(Duration::from_millis(2500)));
+        hub.close();
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn generated_ids_are_numbers_that_resume() {
+    tokio::time::timeout(LIMIT, async {
+        let hub = Hub::new(quiet());
+        let a = hub.publish_with_id(Event::new("a"));
+        let b = hub.publish_with_id(Event::new("b"));
+        assert_ne!(a, b);
+        assert!(
+            a.parse::<u64>().is_ok() && b.parse::<u64>().is_ok(),
+            "{a} {b}"
+        );
+        let sub = hub.subscribe(Some(&a));
+        hub.close();
+        let events = collect(sub).await;
+        assert_eq!(data(&events), ["b"]);
+        assert_eq!(events[0].last_event_id, b);
+    })
+    .await
+    .unwrap();
+}
