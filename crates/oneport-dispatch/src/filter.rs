@@ -26,7 +26,17 @@ pub fn filter<D: Dispatcher>(pattern: &str, inner: D) -> Filter<D> {
 #[derive(Debug)]
 pub struct Filter<D> {
     regex: Regex,
+    /// For a pattern of the form `^literal$` (the common `^/ws$`), the
+    /// literal: a string comparison answers the same as the regex, faster.
+    exact: Option<String>,
     inner: D,
+}
+
+/// The literal a `^literal$` pattern matches exactly, if it is one.
+fn exact_literal(pattern: &str) -> Option<String> {
+    let inner = pattern.strip_prefix('^')?.strip_suffix('$')?;
+    let meta = |c: char| "\\.+*?()|[]{}^$#&-~".contains(c) || c.is_whitespace();
+    (!inner.chars().any(meta)).then(|| inner.to_owned())
 }
 
 impl<D: Dispatcher> Filter<D> {
@@ -38,6 +48,7 @@ impl<D: Dispatcher> Filter<D> {
     pub fn new(pattern: &str, inner: D) -> Result<Self, regex::Error> {
         Ok(Self {
             regex: Regex::new(pattern)?,
+            exact: exact_literal(pattern),
             inner,
         })
     }
@@ -45,10 +56,64 @@ impl<D: Dispatcher> Filter<D> {
 
 impl<D: Dispatcher> Dispatcher for Filter<D> {
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
-        if self.regex.is_match(req.uri().path()) {
+        let path = req.uri().path();
+        let matched = match &self.exact {
+            Some(lit) => path == lit,
+            None => self.regex.is_match(path),
+        };
+        if matched {
             self.inner.dispatch(req, cx)
         } else {
             Box::pin(std::future::ready(Outcome::Declined(req)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_anchored_literals_take_the_fast_path() {
+        assert_eq!(exact_literal("^/ws$").as_deref(), Some("/ws"));
+        assert_eq!(
+            exact_literal("^/a/b_c,d:e@f=g!h'$").as_deref(),
+            Some("/a/b_c,d:e@f=g!h'")
+        );
+        for p in [
+            "/ws",
+            "^/ws",
+            "/ws$",
+            "^/w.s$",
+            "^/ws/[0-9]+$",
+            "^/a|/b$",
+            "^(?i)/ws$",
+            "^/a b$",
+            "^/a\\$$",
+        ] {
+            assert_eq!(exact_literal(p), None, "{p}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_regex() {
+        let patterns = ["^/ws$", "^/$", "^/a/b_c,d:e@f=g!h'$", "^$"];
+        let paths = [
+            "/ws",
+            "/ws/",
+            "/WS",
+            "/",
+            "",
+            "/a/b_c,d:e@f=g!h'",
+            "x/ws",
+            "/wsx",
+        ];
+        for p in patterns {
+            let lit = exact_literal(p).expect("a literal");
+            let re = Regex::new(p).expect("valid");
+            for path in paths {
+                assert_eq!(path == lit, re.is_match(path), "{p} on {path:?}");
+            }
         }
     }
 }

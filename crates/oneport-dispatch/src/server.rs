@@ -367,7 +367,23 @@ impl Conn<'_> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let res = timeout(self.config.write_timeout, self.io.write_all(&self.out)).await;
+        // Most answers fit the socket's send buffer: write without arming
+        // a timer, and wait (with the timeout) only for what is left.
+        let mut sent = 0;
+        while sent < self.out.len() {
+            match self.io.try_write(&self.out[sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if sent == self.out.len() {
+            self.out.clear();
+            return Ok(());
+        }
+        let rest = &self.out[sent..];
+        let res = timeout(self.config.write_timeout, self.io.write_all(rest)).await;
         self.out.clear();
         match res {
             Ok(r) => r,
@@ -441,8 +457,9 @@ impl Conn<'_> {
     /// writes everything queued.
     async fn answer_error(&mut self, status: StatusCode, msg: &str) -> io::Result<()> {
         let res = crate::text_response(status, format!("{msg}\n"));
-        self.queue_response(res, Version::HTTP_11, false, false)
-            .await?;
+        if let Some(file) = self.encode(res, Version::HTTP_11, false, false) {
+            Box::pin(self.send_file_body(file)).await?;
+        }
         self.flush().await?;
         let _ = self.io.shutdown().await;
         Ok(())
@@ -512,15 +529,23 @@ impl Conn<'_> {
         }
     }
 
-    /// Encodes `res` into `out`; a file body is streamed at once (after
-    /// writing what is queued).
-    async fn queue_response(
+    /// Writes what is queued, then streams a file body. Callers box this
+    /// future: file streaming is rare next to small answers, and its state
+    /// would otherwise widen every request's future.
+    async fn send_file_body(&mut self, (file, len): (tokio::fs::File, u64)) -> io::Result<()> {
+        self.flush().await?;
+        send_file(&mut self.io, file, len, self.config.write_timeout).await
+    }
+
+    /// Encodes `res` into `out`, except for a file body, which is returned
+    /// for the caller to stream.
+    fn encode(
         &mut self,
         res: Response,
         version: Version,
         keep_alive: bool,
         head_only: bool,
-    ) -> io::Result<()> {
+    ) -> Option<(tokio::fs::File, u64)> {
         let (parts, body) = res.into_parts();
         let no_body = parts.status.is_informational()
             || parts.status == StatusCode::NO_CONTENT
@@ -535,37 +560,44 @@ impl Conn<'_> {
         }
         oneport_http1::encode_response_head(&parts, framing, keep_alive, version, &mut self.out);
         if head_only || no_body {
-            return Ok(());
+            return None;
         }
         match body.kind {
-            BodyKindInner::Empty => Ok(()),
+            BodyKindInner::Empty => None,
             BodyKindInner::Full(b) => {
                 self.out.extend_from_slice(&b);
-                Ok(())
+                None
             }
-            BodyKindInner::File { file, len } => {
-                self.flush().await?;
-                let mut reader = BufReader::with_capacity(FILE_CHUNK, file.take(len));
-                let copy = async {
-                    loop {
-                        let chunk = reader.fill_buf().await?;
-                        if chunk.is_empty() {
-                            return Ok::<_, io::Error>(());
-                        }
-                        let n = chunk.len();
-                        self.io.write_all(chunk).await?;
-                        reader.consume(n);
-                    }
-                };
-                match timeout(self.config.write_timeout.saturating_mul(8), copy).await {
-                    Ok(r) => r,
-                    Err(_) => Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "file send timed out",
-                    )),
-                }
-            }
+            BodyKindInner::File { file, len } => Some((file, len)),
         }
+    }
+}
+
+/// Streams `len` bytes of `file` to `io`, within eight write timeouts.
+async fn send_file(
+    io: &mut TcpStream,
+    file: tokio::fs::File,
+    len: u64,
+    write_timeout: Duration,
+) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(FILE_CHUNK, file.take(len));
+    let copy = async {
+        loop {
+            let chunk = reader.fill_buf().await?;
+            if chunk.is_empty() {
+                return Ok::<_, io::Error>(());
+            }
+            let n = chunk.len();
+            io.write_all(chunk).await?;
+            reader.consume(n);
+        }
+    };
+    match timeout(write_timeout.saturating_mul(8), copy).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "file send timed out",
+        )),
     }
 }
 
@@ -584,7 +616,7 @@ enum BodyError {
 /// answered. The burst's larger state lives only while there is work.
 async fn serve_connection(
     io: TcpStream,
-    cx: Context,
+    mut cx: Context,
     config: &Config,
     dispatcher: &dyn Dispatcher,
 ) -> io::Result<()> {
@@ -603,13 +635,12 @@ async fn serve_connection(
             config.keep_alive_timeout
         };
         first = false;
-        let mut stop = cx.shutdown.clone();
         tokio::select! {
             r = timeout(idle, conn.io.readable()) => match r {
                 Ok(r) => r?,
                 Err(_) => return Ok(()),
             },
-            () = stop.wait() => return Ok(()),
+            () = cx.shutdown.wait() => return Ok(()),
         }
         match Box::pin(burst(&mut conn, &cx, dispatcher)).await? {
             Burst::Idle => {}
@@ -691,16 +722,18 @@ async fn burst(
                 if let Some(line) = &line {
                     info!(peer = %cx.peer, method = %line.method, path = %line.path, status = res.status().as_u16(), "request");
                 }
-                conn.queue_response(res, version, keep_alive, head_only)
-                    .await?;
+                if let Some(file) = conn.encode(res, version, keep_alive, head_only) {
+                    Box::pin(conn.send_file_body(file)).await?;
+                }
             }
             Outcome::Declined(_) => {
                 if let Some(line) = &line {
                     info!(peer = %cx.peer, method = %line.method, path = %line.path, status = 404, "not found");
                 }
                 let res = crate::text_response(StatusCode::NOT_FOUND, "not found\n");
-                conn.queue_response(res, version, keep_alive, head_only)
-                    .await?;
+                if let Some(file) = conn.encode(res, version, keep_alive, head_only) {
+                    Box::pin(conn.send_file_body(file)).await?;
+                }
             }
             Outcome::Upgrade(up) => {
                 if let Some(line) = &line {
