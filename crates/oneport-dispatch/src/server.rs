@@ -280,11 +280,10 @@ impl Server {
                 local: self.local_addr,
                 shutdown: Shutdown::new(self.shutdown.subscribe()),
             };
-            let config = self.config.clone();
-            let d = dispatcher.clone();
+            let conn = serve_connection(io, cx, self.config.clone(), dispatcher.clone());
             tasks.spawn(async move {
                 let _permit = permit;
-                if let Err(e) = serve_connection(io, cx, &config, &*d).await {
+                if let Err(e) = conn.await {
                     debug!(%peer, error = %e, "connection ended with an error");
                 }
             });
@@ -607,19 +606,46 @@ enum BodyError {
     Io(io::Error),
 }
 
-/// Serves one connection: requests in order, pipelined ones answered in one
-/// write per read, until close, error, upgrade or shutdown.
+/// Serves one connection: HTTP until it ends or a dispatcher takes it over,
+/// then the takeover.
 ///
-/// This future is what an idle connection costs, so it holds little: it
-/// waits for the socket to become readable with no buffer, then runs a
-/// boxed [`burst`] that reads, answers and writes until everything read is
-/// answered. The burst's larger state lives only while there is work.
-async fn serve_connection(
+/// The HTTP part runs boxed, so that a taken-over connection (a WebSocket,
+/// an event stream) keeps none of its state: this task then holds only the
+/// takeover's future.
+fn serve_connection(
+    io: TcpStream,
+    cx: Context,
+    config: Arc<Config>,
+    dispatcher: Arc<dyn Dispatcher>,
+) -> impl Future<Output = io::Result<()>> + Send + 'static {
+    // A plain function rather than an `async fn`, so that the arguments
+    // are moved into the box and not kept a second time in this future.
+    let http = Box::pin(serve_http(io, cx, config, dispatcher));
+    async move {
+        if let Some(takeover) = http.await? {
+            takeover.await;
+        }
+        Ok(())
+    }
+}
+
+/// Serves HTTP requests in order, pipelined ones answered in one write per
+/// read, until close, error, shutdown or a takeover (whose future is
+/// returned, not yet polled).
+///
+/// While idle this future is what a keep-alive connection costs, so it
+/// holds little: it waits for the socket to become readable with no
+/// buffer, then runs a boxed [`burst`] that reads, answers and writes until
+/// everything read is answered. The burst's larger state lives only while
+/// there is work.
+async fn serve_http(
     io: TcpStream,
     mut cx: Context,
-    config: &Config,
-    dispatcher: &dyn Dispatcher,
-) -> io::Result<()> {
+    config: Arc<Config>,
+    dispatcher: Arc<dyn Dispatcher>,
+) -> io::Result<Option<crate::dispatcher::BoxFuture<'static, ()>>> {
+    let config = &*config;
+    let dispatcher = &*dispatcher;
     let _ = io.set_nodelay(true);
     let mut conn = Conn {
         io,
@@ -638,26 +664,26 @@ async fn serve_connection(
         tokio::select! {
             r = timeout(idle, conn.io.readable()) => match r {
                 Ok(r) => r?,
-                Err(_) => return Ok(()),
+                Err(_) => return Ok(None),
             },
-            () = cx.shutdown.wait() => return Ok(()),
+            () = cx.shutdown.wait() => return Ok(None),
         }
         match Box::pin(burst(&mut conn, &cx, dispatcher)).await? {
             Burst::Idle => {}
             Burst::Done => {
                 give_back(&mut conn.buf);
                 give_back(&mut conn.out);
-                return Ok(());
+                return Ok(None);
             }
             Burst::Upgrade(up) => {
                 give_back(&mut conn.out);
                 let upgraded = Upgraded {
                     io: conn.io,
                     leftover: conn.buf,
-                    shutdown: cx.shutdown.clone(),
+                    shutdown: cx.shutdown,
                 };
-                (up.run)(upgraded).await;
-                return Ok(());
+                // Started here, run by the caller once this state is freed.
+                return Ok(Some((up.run)(upgraded)));
             }
         }
     }
