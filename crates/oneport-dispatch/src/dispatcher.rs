@@ -50,17 +50,38 @@ pub enum Outcome {
 pub trait Dispatcher: Send + Sync + 'static {
     /// Offers `req` to this dispatcher. `cx` describes the connection.
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome>;
+
+    /// A quick synchronous test: `false` means this dispatcher would
+    /// certainly decline `req`, so a combinator may skip [`dispatch`]
+    /// (and the future it allocates). `true` promises nothing.
+    ///
+    /// The default is `true`. [`filter`](crate::filter) answers from its
+    /// pattern; [`sequencer`](crate::sequencer) uses it.
+    ///
+    /// [`dispatch`]: Dispatcher::dispatch
+    fn may_accept(&self, req: &Request) -> bool {
+        let _ = req;
+        true
+    }
 }
 
 impl<D: Dispatcher + ?Sized> Dispatcher for Arc<D> {
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
         (**self).dispatch(req, cx)
     }
+
+    fn may_accept(&self, req: &Request) -> bool {
+        (**self).may_accept(req)
+    }
 }
 
 impl<D: Dispatcher + ?Sized> Dispatcher for Box<D> {
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
         (**self).dispatch(req, cx)
+    }
+
+    fn may_accept(&self, req: &Request) -> bool {
+        (**self).may_accept(req)
     }
 }
 

@@ -54,14 +54,22 @@ impl<D: Dispatcher> Filter<D> {
     }
 }
 
-impl<D: Dispatcher> Dispatcher for Filter<D> {
-    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
-        let path = req.uri().path();
-        let matched = match &self.exact {
+impl<D: Dispatcher> Filter<D> {
+    fn matches(&self, path: &str) -> bool {
+        match &self.exact {
             Some(lit) => path == lit,
             None => self.regex.is_match(path),
-        };
-        if matched {
+        }
+    }
+}
+
+impl<D: Dispatcher> Dispatcher for Filter<D> {
+    fn may_accept(&self, req: &Request) -> bool {
+        self.matches(req.uri().path()) && self.inner.may_accept(req)
+    }
+
+    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
+        if self.matches(req.uri().path()) {
             self.inner.dispatch(req, cx)
         } else {
             Box::pin(std::future::ready(Outcome::Declined(req)))

@@ -46,6 +46,10 @@ impl std::fmt::Debug for SseDispatcher {
 }
 
 impl Dispatcher for SseDispatcher {
+    fn may_accept(&self, req: &Request) -> bool {
+        req.method() == Method::GET
+    }
+
     fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             if req.method() != Method::GET {

@@ -313,6 +313,10 @@ impl WebSocketDispatcher {
 }
 
 impl Dispatcher for WebSocketDispatcher {
+    fn may_accept(&self, req: &Request) -> bool {
+        is_websocket_request(req)
+    }
+
     fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             if !is_websocket_request(&req) {
@@ -327,8 +331,7 @@ impl Dispatcher for WebSocketDispatcher {
 
 /// Whether a request asks for a WebSocket of either version.
 pub fn is_websocket_request<B>(req: &http::Request<B>) -> bool {
-    let head = head_only(req);
-    oneport_rfc6455::is_upgrade_request(&head) || oneport_hybi00::is_hybi00_request(&head)
+    oneport_rfc6455::is_upgrade_request(req) || oneport_hybi00::is_hybi00_request(req)
 }
 
 /// The same request without its body (the wire crates take `Request<()>`).
@@ -611,6 +614,14 @@ impl ServiceMapper {
 }
 
 impl Dispatcher for ServiceMapper {
+    fn may_accept(&self, req: &Request) -> bool {
+        is_websocket_request(req)
+            && self
+                .routes
+                .iter()
+                .any(|r| r.path.is_match(req.uri().path()))
+    }
+
     fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             if !is_websocket_request(&req) {

@@ -19,10 +19,10 @@ const REQUEST: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: bench\r\n\r\n";
 const BODY: &[u8] = b"Hello, World!";
 
 /// The most allocations one pipelined request to a bare servlet may cost.
-const MAX_BARE: u64 = 12;
+const MAX_BARE: u64 = 10;
 /// The same behind a sequencer of two filters (each dispatcher level boxes
 /// its future).
-const MAX_ROUTED: u64 = 12;
+const MAX_ROUTED: u64 = 11;
 /// The most heap bytes an idle keep-alive connection may hold: less than
 /// one pooled 4 KiB buffer.
 const MAX_IDLE_HEAP: u64 = 4096;

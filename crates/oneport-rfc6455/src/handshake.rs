@@ -183,7 +183,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderVal
 
 /// Quick test for dispatchers: whether the request's `Upgrade` header lists
 /// `websocket`. Says nothing about the rest of the handshake.
-pub fn is_upgrade_request(req: &Request<()>) -> bool {
+pub fn is_upgrade_request<B>(req: &Request<B>) -> bool {
     has_token(req.headers(), &header::UPGRADE, "websocket")
 }
 
