@@ -26,13 +26,15 @@ fn check(data: &[u8], limits: &Limits) {
             };
             let mut wire = BytesMut::new();
             encode_request_head(&head.request, body, &mut wire);
-            // Encoding may normalise the target (`http` gives an absolute
-            // URI with no path the path `/`), so the second parse gets room
-            // for what was encoded; the limits were tested on the input.
+            // Encoding may add to the head: `http` gives an absolute URI
+            // with no path the path `/`, and the encoder writes the `Host`
+            // an absolute-form request implies. So the second parse gets
+            // room for what was encoded; the limits were tested on the input.
             let roomy = limits
                 .clone()
                 .max_head_bytes(wire.len().max(limits.max_head_bytes))
-                .max_uri_len(wire.len().max(limits.max_uri_len));
+                .max_uri_len(wire.len().max(limits.max_uri_len))
+                .max_headers(limits.max_headers.max(head.request.headers().len() + 1));
             let (again, m) = match parse_request(&wire, &roomy) {
                 Ok(Some(done)) => done,
                 other => panic!("re-encoded head {wire:?} did not parse: {other:?}"),
