@@ -1,6 +1,7 @@
 //! WebSocket dispatchers: one handler for RFC 6455 and hybi-00 clients.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -44,8 +45,16 @@ enum Inner {
 pub struct WebSocket {
     inner: Inner,
     protocol: Option<String>,
-    shutdown: Shutdown,
+    /// Completes when the server shuts down. Made once and polled by every
+    /// `recv`, so that waiting on it costs a registration per connection
+    /// rather than one per message.
+    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
     closed: bool,
+}
+
+/// The future behind [`WebSocket`]'s `stop` field.
+fn stop_signal(mut shutdown: Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move { shutdown.wait().await })
 }
 
 impl std::fmt::Debug for WebSocket {
@@ -83,10 +92,12 @@ impl WebSocket {
         if self.closed {
             return None;
         }
-        let mut stop = self.shutdown.clone();
         let next = tokio::select! {
+            // The message first: while data keeps arriving the stop signal
+            // need not be polled at all.
+            biased;
             m = recv_inner(&mut self.inner) => m,
-            _ = stop.wait() => {
+            () = self.stop.as_mut() => {
                 self.closed = true;
                 let _ = self.close_inner(CloseCode::AWAY, "server shutting down").await;
                 return None;
@@ -420,7 +431,7 @@ where
                     let ws = WebSocket {
                         inner: Inner::Hybi00(Box::new(ws)),
                         protocol,
-                        shutdown: up.shutdown,
+                        stop: stop_signal(up.shutdown),
                         closed: false,
                     };
                     handler.call(ws, parts).await;
@@ -456,7 +467,7 @@ where
         let ws = WebSocket {
             inner: Inner::Rfc6455(Box::new(ws)),
             protocol,
-            shutdown: up.shutdown,
+            stop: stop_signal(up.shutdown),
             closed: false,
         };
         handler.call(ws, parts).await;

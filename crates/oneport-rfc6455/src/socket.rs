@@ -212,17 +212,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let remaining = self.conn.frame_remaining();
         if remaining > STACK_READ {
-            let start = self.rd.len();
-            self.rd.resize(start + remaining.min(DIRECT_READ), 0);
-            let mut buf = ReadBuf::new(self.rd.get_mut(start..).unwrap_or_default());
-            let result = Pin::new(&mut self.io).poll_read(cx, &mut buf);
-            let n = buf.filled().len();
-            self.rd.truncate(start + n);
-            ready!(result)?;
-            Poll::Ready(Ok(n))
+            // Into the heap buffer's spare capacity, which `read_buf`
+            // fills without zeroing it first. The future holds nothing but
+            // the two borrows, so making one per poll is free and
+            // dropping it when pending loses nothing.
+            self.rd.reserve(remaining.min(DIRECT_READ));
+            let read = std::pin::pin!(tokio::io::AsyncReadExt::read_buf(
+                &mut self.io,
+                &mut self.rd
+            ));
+            read.poll(cx)
         } else {
-            let mut stack = [0u8; STACK_READ];
-            let mut buf = ReadBuf::new(&mut stack);
+            // Uninitialised: zeroing 8 KiB before every read attempt (most
+            // of which find one small frame, or nothing) costs more than
+            // the read.
+            let mut stack = [const { std::mem::MaybeUninit::<u8>::uninit() }; STACK_READ];
+            let mut buf = ReadBuf::uninit(&mut stack);
             ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
             let filled = buf.filled();
             self.rd.extend_from_slice(filled);
