@@ -331,9 +331,23 @@ fn give_back(buf: &mut BytesMut) {
     });
 }
 
+/// The socket operations the request loop needs beyond reading and
+/// writing: a write that never waits. A trait so that the loop can be
+/// tested over a recording stream.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {
+    /// Writes what the socket takes now, or fails with `WouldBlock`.
+    fn try_write_now(&self, buf: &[u8]) -> io::Result<usize>;
+}
+
+impl Io for TcpStream {
+    fn try_write_now(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_write(buf)
+    }
+}
+
 /// One connection's state between requests.
-struct Conn<'c> {
-    io: TcpStream,
+struct Conn<'c, T = TcpStream> {
+    io: T,
     /// Bytes read and not yet parsed. Empty (unallocated) while idle.
     buf: BytesMut,
     /// Responses encoded and not yet written: all the answers to one read
@@ -360,7 +374,7 @@ enum Burst {
     Upgrade(crate::dispatcher::Upgrade),
 }
 
-impl Conn<'_> {
+impl<T: Io> Conn<'_, T> {
     /// Writes everything queued in `out`.
     async fn flush(&mut self) -> io::Result<()> {
         if self.out.is_empty() {
@@ -370,7 +384,7 @@ impl Conn<'_> {
         // a timer, and wait (with the timeout) only for what is left.
         let mut sent = 0;
         while sent < self.out.len() {
-            match self.io.try_write(&self.out[sent..]) {
+            match self.io.try_write_now(&self.out[sent..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => sent += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -574,7 +588,7 @@ impl Conn<'_> {
 
 /// Streams `len` bytes of `file` to `io`, within eight write timeouts.
 async fn send_file(
-    io: &mut TcpStream,
+    io: &mut (impl tokio::io::AsyncWrite + Unpin),
     file: tokio::fs::File,
     len: u64,
     write_timeout: Duration,
@@ -691,8 +705,8 @@ async fn serve_http(
 
 /// Answers every request that arrives while the connection has data,
 /// starting from a readable socket.
-async fn burst(
-    conn: &mut Conn<'_>,
+async fn burst<T: Io>(
+    conn: &mut Conn<'_, T>,
     cx: &Context,
     dispatcher: &dyn Dispatcher,
 ) -> io::Result<Burst> {
@@ -797,5 +811,145 @@ impl RequestLine {
             method: req.method().clone(),
             path: req.uri().path().to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::task::Poll;
+
+    use tokio::io::ReadBuf;
+
+    use super::*;
+
+    /// A stream that serves queued reads (then waits forever) and records
+    /// every write it is given.
+    #[derive(Default)]
+    struct Recorder {
+        reads: VecDeque<Vec<u8>>,
+        writes: Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl Recorder {
+        fn record(&self, buf: &[u8]) -> usize {
+            self.writes.lock().expect("lock").push(buf.to_vec());
+            buf.len()
+        }
+
+        fn writes(&self) -> Vec<String> {
+            let w = self.writes.lock().expect("lock");
+            w.iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect()
+        }
+    }
+
+    impl tokio::io::AsyncRead for Recorder {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            match self.reads.pop_front() {
+                Some(chunk) => {
+                    assert!(chunk.len() <= buf.remaining(), "test chunks fit one read");
+                    buf.put_slice(&chunk);
+                    Poll::Ready(Ok(()))
+                }
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    impl tokio::io::AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(self.record(buf)))
+        }
+
+        fn poll_flush(
+            self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(
+            self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Io for Recorder {
+        fn try_write_now(&self, buf: &[u8]) -> io::Result<usize> {
+            Ok(self.record(buf))
+        }
+    }
+
+    fn context() -> Context {
+        let addr: SocketAddr = "127.0.0.1:1".parse().expect("address");
+        Context {
+            peer: addr,
+            local: addr,
+            shutdown: Shutdown::never(),
+        }
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[tokio::test]
+    async fn the_answers_to_one_read_leave_in_one_write() {
+        let config = Config::default();
+        let mut io = Recorder::default();
+        io.reads.push_back(GET.repeat(16));
+        io.reads.push_back(GET.repeat(3));
+        let mut conn = Conn {
+            io,
+            buf: BytesMut::new(),
+            out: BytesMut::new(),
+            config: &config,
+        };
+        let site = crate::servlet(|_r: crate::Request| "hi");
+        let cx = context();
+        for _ in 0..2 {
+            let end = burst(&mut conn, &cx, &site).await.expect("burst");
+            assert!(matches!(end, Burst::Idle), "the connection stays open");
+        }
+        let writes = conn.io.writes();
+        assert_eq!(writes.len(), 2, "one write per read: {writes:?}");
+        assert_eq!(writes[0].matches("HTTP/1.1 200 OK\r\n").count(), 16);
+        assert_eq!(writes[1].matches("HTTP/1.1 200 OK\r\n").count(), 3);
+        // Idle again: neither buffer is held.
+        assert_eq!(conn.buf.capacity(), 0);
+        assert_eq!(conn.out.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_head_split_over_reads_is_answered_in_one_write() {
+        let config = Config::default();
+        let mut io = Recorder::default();
+        let (a, b) = GET.split_at(9);
+        io.reads.push_back(a.to_vec());
+        io.reads.push_back(b.to_vec());
+        let mut conn = Conn {
+            io,
+            buf: BytesMut::new(),
+            out: BytesMut::new(),
+            config: &config,
+        };
+        let site = crate::servlet(|_r: crate::Request| "hi");
+        let end = burst(&mut conn, &context(), &site).await.expect("burst");
+        assert!(matches!(end, Burst::Idle));
+        let writes = conn.io.writes();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert!(writes[0].starts_with("HTTP/1.1 200 OK\r\n") && writes[0].ends_with("\r\n\r\nhi"));
     }
 }
