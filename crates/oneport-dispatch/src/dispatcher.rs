@@ -131,6 +131,15 @@ impl Shutdown {
         self.rx.as_ref().is_some_and(|rx| *rx.borrow())
     }
 
+    /// [`wait`](Self::wait) as a boxed future that owns its signal: made
+    /// once and polled again and again, it registers with the signal once
+    /// rather than at every poll of a fresh `wait`. Polling it after it
+    /// completed panics, like any finished future.
+    pub(crate) fn waiter(&self) -> BoxFuture<'static, ()> {
+        let mut me = self.clone();
+        Box::pin(async move { me.wait().await })
+    }
+
     /// Completes when shutdown begins (at once if it already has).
     pub async fn wait(&mut self) {
         match &mut self.rx {

@@ -1,7 +1,6 @@
 //! WebSocket dispatchers: one handler for RFC 6455 and hybi-00 clients.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,9 +10,7 @@ use regex::Regex;
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use crate::dispatcher::{
-    BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade,
-};
+use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response, Upgrade};
 use crate::error::{Error, Kind};
 
 /// Which WebSocket protocol a connection speaks.
@@ -48,13 +45,8 @@ pub struct WebSocket {
     /// Completes when the server shuts down. Made once and polled by every
     /// `recv`, so that waiting on it costs a registration per connection
     /// rather than one per message.
-    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
+    stop: BoxFuture<'static, ()>,
     closed: bool,
-}
-
-/// The future behind [`WebSocket`]'s `stop` field.
-fn stop_signal(mut shutdown: Shutdown) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-    Box::pin(async move { shutdown.wait().await })
 }
 
 impl std::fmt::Debug for WebSocket {
@@ -431,7 +423,7 @@ where
                     let ws = WebSocket {
                         inner: Inner::Hybi00(Box::new(ws)),
                         protocol,
-                        stop: stop_signal(up.shutdown),
+                        stop: up.shutdown.waiter(),
                         closed: false,
                     };
                     handler.call(ws, parts).await;
@@ -467,7 +459,7 @@ where
         let ws = WebSocket {
             inner: Inner::Rfc6455(Box::new(ws)),
             protocol,
-            stop: stop_signal(up.shutdown),
+            stop: up.shutdown.waiter(),
             closed: false,
         };
         handler.call(ws, parts).await;
