@@ -89,3 +89,22 @@ async fn client_receives_published_events_and_stream_ends_on_shutdown() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn sse_serve_streams_on_every_path_of_its_port() {
+    run(async {
+        let addr = free_loopback_addr();
+        let hub = Hub::new(HubConfig::default());
+        hub.publish(Event::new("kept").id("1").expect("id"));
+        let server = tokio::spawn(oneport_dispatch::sse_serve(addr, hub.clone()));
+        drop(connect_when_up(addr).await);
+        let mut es = EventSource::new(&format!("http://{addr}/whatever")).expect("url");
+        let e = es.next_event().await.expect("event").expect("ok");
+        assert_eq!((e.data.as_str(), e.last_event_id.as_str()), ("kept", "1"));
+        hub.publish(Event::new("live"));
+        let e = es.next_event().await.expect("event").expect("ok");
+        assert_eq!(e.data, "live");
+        server.abort();
+    })
+    .await;
+}

@@ -104,3 +104,21 @@ pub fn header_of<'a>(response: &'a str, name: &str) -> Option<&'a str> {
         k.eq_ignore_ascii_case(name).then(|| v.trim())
     })
 }
+
+/// A loopback address with a port that was free a moment ago, for servers
+/// that take an address and do not report the port they bound.
+pub fn free_loopback_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("local address")
+}
+
+/// Connects to `addr`, retrying while the server is still starting.
+pub async fn connect_when_up(addr: SocketAddr) -> TcpStream {
+    for _ in 0..200 {
+        if let Ok(s) = TcpStream::connect(addr).await {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("nothing listening on {addr}");
+}

@@ -377,3 +377,33 @@ async fn shutdown_closes_websockets_with_1001() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ws_serve_owns_its_port() {
+    run(async {
+        let addr = free_loopback_addr();
+        let server = tokio::spawn(oneport_dispatch::ws_serve(addr, echo));
+        drop(connect_when_up(addr).await);
+        // Any path is the WebSocket.
+        let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{addr}/any/path"))
+            .await
+            .expect("connect");
+        ws.send(Message::Text("standalone".into()))
+            .await
+            .expect("send");
+        match ws.recv().await {
+            Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), "standalone"),
+            other => panic!("echo: {other:?}"),
+        }
+        // Anything else is refused with 400, as Racket's ws-serve answers.
+        let r = exchange(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status_of(&r), 400, "{r}");
+        assert!(body_of(&r).contains("Bad WebSocket request"), "{r}");
+        server.abort();
+    })
+    .await;
+}
