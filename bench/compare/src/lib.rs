@@ -19,6 +19,9 @@ pub async fn bind_from_args() -> TcpListener {
         }
     }
     let listener = TcpListener::bind(&addr).await.expect("bind");
-    println!("listening on {}", listener.local_addr().expect("local address"));
+    println!(
+        "listening on {}",
+        listener.local_addr().expect("local address")
+    );
     listener
 }

@@ -60,7 +60,9 @@ fn echo_len(size: usize) -> usize {
 async fn ws_connect(addr: &str) -> TcpStream {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.set_nodelay(true).expect("nodelay");
-    s.write_all(UPGRADE.as_bytes()).await.expect("write upgrade");
+    s.write_all(UPGRADE.as_bytes())
+        .await
+        .expect("write upgrade");
     let mut head = Vec::new();
     let mut b = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -68,7 +70,11 @@ async fn ws_connect(addr: &str) -> TcpStream {
         assert!(n == 1, "closed during the handshake");
         head.push(b[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "no 101: {}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "no 101: {}",
+        String::from_utf8_lossy(&head)
+    );
     s
 }
 
@@ -143,8 +149,11 @@ async fn main() {
     let work = async {
         match mode {
             "ws" => {
-                let (msgs, size, batch): (usize, usize, usize) =
-                    (arg(&args, 4, "MESSAGES"), arg(&args, 5, "SIZE"), arg(&args, 6, "BATCH"));
+                let (msgs, size, batch): (usize, usize, usize) = (
+                    arg(&args, 4, "MESSAGES"),
+                    arg(&args, 5, "SIZE"),
+                    arg(&args, 6, "BATCH"),
+                );
                 let tasks: Vec<_> = (0..conns)
                     .map(|_| tokio::spawn(ws_conn(addr.clone(), msgs, size, batch)))
                     .collect();
@@ -153,10 +162,14 @@ async fn main() {
                 }
                 let total = conns * msgs;
                 let secs = start.elapsed().as_secs_f64();
-                println!("ws: {conns} conns x {msgs} msgs of {size} B, batch {batch}: {secs:.3} s, {:.0} msgs/s", total as f64 / secs);
+                println!(
+                    "ws: {conns} conns x {msgs} msgs of {size} B, batch {batch}: {secs:.3} s, {:.0} msgs/s",
+                    total as f64 / secs
+                );
             }
             "http" => {
-                let (reqs, pipeline): (usize, usize) = (arg(&args, 4, "REQUESTS"), arg(&args, 5, "PIPELINE"));
+                let (reqs, pipeline): (usize, usize) =
+                    (arg(&args, 4, "REQUESTS"), arg(&args, 5, "PIPELINE"));
                 let tasks: Vec<_> = (0..conns)
                     .map(|_| tokio::spawn(http_conn(addr.clone(), reqs, pipeline)))
                     .collect();
@@ -165,7 +178,10 @@ async fn main() {
                 }
                 let total = conns * reqs;
                 let secs = start.elapsed().as_secs_f64();
-                println!("http: {conns} conns x {reqs} reqs, pipeline {pipeline}: {secs:.3} s, {:.0} req/s", total as f64 / secs);
+                println!(
+                    "http: {conns} conns x {reqs} reqs, pipeline {pipeline}: {secs:.3} s, {:.0} req/s",
+                    total as f64 / secs
+                );
             }
             "idle" => {
                 let pid: u32 = arg(&args, 4, "PID");

@@ -8,7 +8,10 @@ use axum::routing::get;
 
 async fn echo(mut ws: WebSocket) {
     while let Some(Ok(msg)) = ws.recv().await {
-        let data = matches!(msg, axum::extract::ws::Message::Text(_) | axum::extract::ws::Message::Binary(_));
+        let data = matches!(
+            msg,
+            axum::extract::ws::Message::Text(_) | axum::extract::ws::Message::Binary(_)
+        );
         if data && ws.send(msg).await.is_err() {
             break;
         }
@@ -26,7 +29,9 @@ async fn plaintext() -> impl IntoResponse {
 #[tokio::main]
 async fn main() {
     let listener = oneport_compare::bind_from_args().await;
-    let app = Router::new().route("/plaintext", get(plaintext)).route("/ws", get(ws));
+    let app = Router::new()
+        .route("/plaintext", get(plaintext))
+        .route("/ws", get(ws));
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });

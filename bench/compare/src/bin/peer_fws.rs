@@ -19,7 +19,9 @@ async fn echo(fut: upgrade::UpgradeFut) -> Result<(), fastwebsockets::WebSocketE
     }
 }
 
-async fn handle(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, fastwebsockets::WebSocketError> {
+async fn handle(
+    mut req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, fastwebsockets::WebSocketError> {
     if req.uri().path() == "/ws" && upgrade::is_upgrade_request(&req) {
         let (res, fut) = upgrade::upgrade(&mut req)?;
         tokio::spawn(async move {
@@ -35,7 +37,10 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, fas
         *r.status_mut() = hyper::StatusCode::NOT_FOUND;
         r
     };
-    res.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain"));
+    res.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("text/plain"),
+    );
     Ok(res)
 }
 
@@ -43,7 +48,9 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, fas
 async fn main() {
     let listener = oneport_compare::bind_from_args().await;
     loop {
-        let Ok((tcp, _)) = listener.accept().await else { continue };
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         tokio::spawn(async move {
             let io = hyper_util::rt::TokioIo::new(tcp);
