@@ -15,6 +15,7 @@ use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request};
 /// Panics if `pattern` is not a valid regular expression: patterns are
 /// written in the program, so a bad one is a bug found at start-up. Use
 /// [`Filter::new`] to handle the error instead.
+#[allow(clippy::panic)] // documented: a bad pattern is a bug in the program
 pub fn filter<D: Dispatcher>(pattern: &str, inner: D) -> Filter<D> {
     match Filter::new(pattern, inner) {
         Ok(f) => f,

@@ -54,6 +54,13 @@
 //! method, path and status (info), files sent, requests nobody served (404).
 //! Payloads are never logged.
 #![forbid(unsafe_code)]
+// Library code never panics on what a peer sends: no unwrap or expect
+// outside tests, and a panic only where a documented constructor is given
+// a bad pattern by the program itself.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 

@@ -578,6 +578,7 @@ impl ServiceMapper {
     ///
     /// Panics if `path` is not a valid regular expression; use
     /// [`ServiceMapper::try_route`] to handle that.
+    #[allow(clippy::panic)] // documented: a bad pattern is a bug in the program
     pub fn route(self, path: &str, protocol: Subprotocol, handler: impl Handler) -> Self {
         match self.try_route(path, protocol, handler) {
             Ok(m) => m,

@@ -58,6 +58,13 @@
 //!
 //! Design notes and limits: `docs/hybi00.md` in the repository.
 #![forbid(unsafe_code)]
+// Library code never panics on what a peer sends: no unwrap or expect
+// outside tests, and a panic only where a documented constructor is given
+// a bad pattern by the program itself.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]

@@ -56,6 +56,13 @@
 //!   [`ClientConfig`]. Pulls in `tokio` and `futures-core`. Without it the
 //!   crate is the sans-IO codec only.
 #![forbid(unsafe_code)]
+// Library code never panics on what a peer sends: no unwrap or expect
+// outside tests, and a panic only where a documented constructor is given
+// a bad pattern by the program itself.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
