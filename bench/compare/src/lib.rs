@@ -2,7 +2,9 @@
 //! (`--addr HOST:PORT`, port 0 allowed) and its first line of output
 //! (`listening on ADDR`).
 
-use tokio::net::TcpListener;
+use std::future::Future;
+
+use tokio::net::{TcpListener, TcpStream};
 
 /// Binds the address given with `--addr` (default `127.0.0.1:0`) and prints
 /// the contract's first line.
@@ -24,4 +26,20 @@ pub async fn bind_from_args() -> TcpListener {
         listener.local_addr().expect("local address")
     );
     listener
+}
+
+/// Accepts forever, handing each connection (with `TCP_NODELAY` set, as
+/// every contestant has it) to its own task running `serve`.
+pub async fn accept_each<F, Fut>(listener: TcpListener, serve: F)
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        tokio::spawn(serve(tcp));
+    }
 }

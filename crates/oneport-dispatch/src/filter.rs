@@ -53,9 +53,7 @@ impl<D: Dispatcher> Filter<D> {
             inner,
         })
     }
-}
 
-impl<D: Dispatcher> Filter<D> {
     fn matches(&self, path: &str) -> bool {
         match &self.exact {
             Some(lit) => path == lit,

@@ -903,6 +903,16 @@ mod tests {
         }
     }
 
+    /// A connection over `io` as the server holds it between requests.
+    fn idle_conn(io: Recorder, config: &Config) -> Conn<'_, Recorder> {
+        Conn {
+            io,
+            buf: BytesMut::new(),
+            out: BytesMut::new(),
+            config,
+        }
+    }
+
     const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
     #[tokio::test]
@@ -911,12 +921,7 @@ mod tests {
         let mut io = Recorder::default();
         io.reads.push_back(GET.repeat(16));
         io.reads.push_back(GET.repeat(3));
-        let mut conn = Conn {
-            io,
-            buf: BytesMut::new(),
-            out: BytesMut::new(),
-            config: &config,
-        };
+        let mut conn = idle_conn(io, &config);
         let site = crate::servlet(|_r: crate::Request| "hi");
         let cx = context();
         for _ in 0..2 {
@@ -939,12 +944,7 @@ mod tests {
         let (a, b) = GET.split_at(9);
         io.reads.push_back(a.to_vec());
         io.reads.push_back(b.to_vec());
-        let mut conn = Conn {
-            io,
-            buf: BytesMut::new(),
-            out: BytesMut::new(),
-            config: &config,
-        };
+        let mut conn = idle_conn(io, &config);
         let site = crate::servlet(|_r: crate::Request| "hi");
         let end = burst(&mut conn, &context(), &site).await.expect("burst");
         assert!(matches!(end, Burst::Idle));

@@ -128,6 +128,18 @@ async fn http_conn(addr: String, reqs: usize, pipeline: usize) {
     }
 }
 
+/// Runs `conns` connections at once, each its own task, to the end.
+async fn on_each_conn<F, Fut>(conns: usize, conn: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..conns).map(|_| tokio::spawn(conn())).collect();
+    for t in tasks {
+        t.await.expect("connection task");
+    }
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -154,12 +166,7 @@ async fn main() {
                     arg(&args, 5, "SIZE"),
                     arg(&args, 6, "BATCH"),
                 );
-                let tasks: Vec<_> = (0..conns)
-                    .map(|_| tokio::spawn(ws_conn(addr.clone(), msgs, size, batch)))
-                    .collect();
-                for t in tasks {
-                    t.await.expect("connection task");
-                }
+                on_each_conn(conns, || ws_conn(addr.clone(), msgs, size, batch)).await;
                 let total = conns * msgs;
                 let secs = start.elapsed().as_secs_f64();
                 println!(
@@ -170,12 +177,7 @@ async fn main() {
             "http" => {
                 let (reqs, pipeline): (usize, usize) =
                     (arg(&args, 4, "REQUESTS"), arg(&args, 5, "PIPELINE"));
-                let tasks: Vec<_> = (0..conns)
-                    .map(|_| tokio::spawn(http_conn(addr.clone(), reqs, pipeline)))
-                    .collect();
-                for t in tasks {
-                    t.await.expect("connection task");
-                }
+                on_each_conn(conns, || http_conn(addr.clone(), reqs, pipeline)).await;
                 let total = conns * reqs;
                 let secs = start.elapsed().as_secs_f64();
                 println!(

@@ -44,20 +44,16 @@ async fn handle(
     Ok(res)
 }
 
+async fn serve(tcp: tokio::net::TcpStream) {
+    let io = hyper_util::rt::TokioIo::new(tcp);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, hyper::service::service_fn(handle))
+        .with_upgrades();
+    let _ = conn.await;
+}
+
 #[tokio::main]
 async fn main() {
     let listener = oneport_compare::bind_from_args().await;
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(tcp);
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, hyper::service::service_fn(handle))
-                .with_upgrades();
-            let _ = conn.await;
-        });
-    }
+    oneport_compare::accept_each(listener, serve).await;
 }
