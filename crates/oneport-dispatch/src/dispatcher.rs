@@ -154,9 +154,12 @@ impl Shutdown {
 
 /// A taken-over connection, handed to an [`Upgrade`] closure.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Upgraded {
     /// The socket.
     pub io: TcpStream,
+    /// The client's address.
+    pub peer: SocketAddr,
     /// Bytes the server had already read past the request head.
     pub leftover: BytesMut,
     /// The server's shutdown signal: close the connection when it fires.

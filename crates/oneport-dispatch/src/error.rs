@@ -24,6 +24,9 @@ pub(crate) enum Kind {
     Unsupported,
     /// The connection is closed.
     Closed,
+    /// A wait ran past its timeout (an idle peer, an unanswered Close, a
+    /// write that made no progress).
+    Timeout,
 }
 
 impl Error {
@@ -57,9 +60,16 @@ impl Error {
         self.kind == Kind::Unsupported
     }
 
-    /// The connection was already closed.
+    /// The connection is closed: a Close was sent or received, or the
+    /// peer went away.
     pub fn is_closed(&self) -> bool {
         self.kind == Kind::Closed
+    }
+
+    /// A wait ran past its timeout: the idle timeout, an unanswered Close,
+    /// or a write that made no progress.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == Kind::Timeout
     }
 }
 
@@ -81,6 +91,7 @@ impl fmt::Display for Error {
             Kind::WebSocket => "websocket error",
             Kind::Unsupported => "not supported by this protocol version",
             Kind::Closed => "connection closed",
+            Kind::Timeout => "timed out",
         };
         match &self.source {
             Some(s) => write!(f, "{what}: {s}"),

@@ -91,11 +91,12 @@ pub use server::{
     serve,
 };
 pub use servlet::{Async, IntoResponse, Servlet, ServletFn, Sync, servlet};
-pub use sse::{SseDispatcher, sse};
-pub use standalone::{sse_serve, ws_serve};
+pub use sse::{SseDispatcher, SseOptions, sse};
+pub use standalone::{Serving, sse_serve, ws_serve};
 pub use websocket::{
-    Handler, ServiceMapper, Subprotocol, Version, WebSocket, WebSocketDispatcher, WsOptions,
-    is_websocket_request, service_mapper, websocket,
+    Handler, ServiceMapper, Subprotocol, Transport, UpgradeCheck, Version, WebSocket,
+    WebSocketDispatcher, WsOptions, WsReceiver, WsSender, is_websocket_request, service_mapper,
+    websocket,
 };
 
 /// The WebSocket message and close types handlers use.

@@ -693,6 +693,7 @@ async fn serve_http(
                 give_back(&mut conn.out);
                 let upgraded = Upgraded {
                     io: conn.io,
+                    peer: cx.peer,
                     leftover: conn.buf,
                     shutdown: cx.shutdown,
                 };

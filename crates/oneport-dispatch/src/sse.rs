@@ -1,6 +1,7 @@
 //! The Server-Sent Events dispatcher.
 
-use http::Method;
+use http::{HeaderValue, Method, header};
+use oneport_rfc6455::OriginPolicy;
 use oneport_sse::Hub;
 use tokio::io::AsyncReadExt;
 use tracing::debug;
@@ -28,19 +29,81 @@ use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Upgrad
 /// # let _ = events;
 /// ```
 pub fn sse(hub: Hub) -> SseDispatcher {
-    SseDispatcher { hub }
+    SseDispatcher {
+        hub,
+        options: SseOptions::default(),
+    }
+}
+
+/// Settings of the SSE dispatcher and [`sse_serve`](crate::sse_serve).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SseOptions {
+    /// Which pages of other origins may read the stream (CORS). A browser
+    /// lets an `EventSource` on another origin (another port, or a page
+    /// opened from a file, whose origin is `null`) read the events only
+    /// when the response names that origin in
+    /// `Access-Control-Allow-Origin`:
+    ///
+    /// - [`OriginPolicy::SameHost`]: no CORS header; only same-origin pages
+    ///   can read the stream (a request without `Origin` is served as
+    ///   always);
+    /// - [`OriginPolicy::AllowList`]: a listed origin is echoed back, with
+    ///   `Vary: Origin`; others get no CORS header, so the browser hides
+    ///   the stream from them;
+    /// - [`OriginPolicy::Any`]: `Access-Control-Allow-Origin: *`.
+    ///
+    /// Credentials (`withCredentials`) are not allowed.
+    ///
+    /// Default is [`OriginPolicy::SameHost`].
+    pub cors: OriginPolicy,
+}
+
+impl SseOptions {
+    /// Sets the CORS policy.
+    pub fn cors(mut self, policy: OriginPolicy) -> Self {
+        self.cors = policy;
+        self
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`.
+    fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
+        match &self.cors {
+            OriginPolicy::Any => Some(HeaderValue::from_static("*")),
+            OriginPolicy::AllowList(list) => {
+                let origin = origin?;
+                let text = origin.to_str().ok()?.trim();
+                list.iter()
+                    .any(|o| o.eq_ignore_ascii_case(text))
+                    .then(|| origin.clone())
+            }
+            // Same-host pages need no CORS header (and a policy added later
+            // allows nothing until it is handled here).
+            _ => None,
+        }
+    }
 }
 
 /// The dispatcher returned by [`sse`].
 #[derive(Clone)]
 pub struct SseDispatcher {
     hub: Hub,
+    options: SseOptions,
+}
+
+impl SseDispatcher {
+    /// Replaces the options.
+    pub fn options(mut self, options: SseOptions) -> Self {
+        self.options = options;
+        self
+    }
 }
 
 impl std::fmt::Debug for SseDispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SseDispatcher")
             .field("subscribers", &self.hub.subscriber_count())
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -61,11 +124,23 @@ impl Dispatcher for SseDispatcher {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let version = req.version();
+            let allow = self.options.allow_origin(req.headers().get(header::ORIGIN));
+            let vary = matches!(self.options.cors, OriginPolicy::AllowList(_));
             let sub = self.hub.subscribe(last_id.as_deref());
             Outcome::Upgrade(Upgrade::new(move |up| async move {
                 let mut io = up.io;
                 let mut shutdown = up.shutdown;
-                let (parts, ()) = oneport_sse::response_head().into_parts();
+                let (mut parts, ()) = oneport_sse::response_head().into_parts();
+                if let Some(allow) = allow {
+                    parts
+                        .headers
+                        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+                }
+                if vary {
+                    parts
+                        .headers
+                        .insert(header::VARY, HeaderValue::from_static("origin"));
+                }
                 let mut head = bytes::BytesMut::new();
                 oneport_http1::encode_response_head(
                     &parts,

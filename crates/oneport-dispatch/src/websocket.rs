@@ -1,187 +1,37 @@
 //! WebSocket dispatchers: one handler for RFC 6455 and hybi-00 clients.
+//!
+//! - `socket`: the [`WebSocket`] a handler holds, its split halves and its
+//!   lifecycle;
+//! - `upgrade`: checking an upgrade request and answering it;
+//! - `mapper`: the [`ServiceMapper`], which routes by path and subprotocol.
 
+use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode, request::Parts};
-use oneport_rfc6455::{CloseCode, CloseFrame, Config, Message, OriginPolicy, Role, Utf8Bytes};
-use regex::Regex;
-use tokio::net::TcpStream;
-use tracing::debug;
+use http::HeaderMap;
+use http::request::Parts;
+use oneport_rfc6455::{Config, OriginPolicy};
 
-use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response, Upgrade};
-use crate::error::{Error, Kind};
+use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response};
 
-/// Which WebSocket protocol a connection speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Version {
-    /// RFC 6455 (`Sec-WebSocket-Version: 13`).
-    Rfc6455,
-    /// The hixie-76 / hybi-00 draft: text messages only.
-    Hybi00,
-}
+mod mapper;
+mod socket;
+mod upgrade;
 
-enum Inner {
-    Rfc6455(Box<oneport_rfc6455::WebSocket<TcpStream>>),
-    Hybi00(Box<oneport_hybi00::WebSocket<TcpStream>>),
-}
-
-/// A server-side WebSocket, whichever protocol version the client spoke.
-///
-/// Handlers are written once against this type. What hybi-00 cannot carry
-/// is explicit: [`send`](WebSocket::send) of a binary message or a ping on a
-/// hybi-00 connection returns an error for which
-/// [`Error::is_unsupported`] holds, a pong is a no-op, and a close code is
-/// not transmitted. Check [`WebSocket::version`] or
-/// [`WebSocket::supports_binary`] to adapt.
-///
-/// When the server shuts down, [`recv`](WebSocket::recv) closes the
-/// connection (code 1001, "going away") and returns `None`.
-pub struct WebSocket {
-    inner: Inner,
-    protocol: Option<String>,
-    /// Completes when the server shuts down. Made once and polled by every
-    /// `recv`, so that waiting on it costs a registration per connection
-    /// rather than one per message.
-    stop: BoxFuture<'static, ()>,
-    closed: bool,
-}
-
-impl std::fmt::Debug for WebSocket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebSocket")
-            .field("version", &self.version())
-            .field("protocol", &self.protocol)
-            .finish()
-    }
-}
-
-impl WebSocket {
-    /// The protocol version in use.
-    pub fn version(&self) -> Version {
-        match self.inner {
-            Inner::Rfc6455(_) => Version::Rfc6455,
-            Inner::Hybi00(_) => Version::Hybi00,
-        }
-    }
-
-    /// The subprotocol agreed in the handshake, if any.
-    pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    /// Whether binary messages (and pings) can be sent.
-    pub fn supports_binary(&self) -> bool {
-        self.version() == Version::Rfc6455
-    }
-
-    /// The next message: text or binary (and pings/pongs on RFC 6455).
-    /// Pings are answered automatically. A close from the peer is answered
-    /// and reported once as `Message::Close`; then `None`.
-    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
-        if self.closed {
-            return None;
-        }
-        let next = tokio::select! {
-            // The message first: while data keeps arriving the stop signal
-            // need not be polled at all.
-            biased;
-            m = recv_inner(&mut self.inner) => m,
-            () = self.stop.as_mut() => {
-                self.closed = true;
-                let _ = self.close_inner(CloseCode::AWAY, "server shutting down").await;
-                return None;
-            }
-        };
-        if next.is_none() {
-            self.closed = true;
-        }
-        next
-    }
-
-    /// Sends a message.
-    ///
-    /// # Errors
-    ///
-    /// On hybi-00, a binary message or a ping is [`Error::is_unsupported`];
-    /// a pong is ignored and a close closes the connection. Socket failures
-    /// and use after close are errors too.
-    pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
-        match &mut self.inner {
-            Inner::Rfc6455(ws) => ws.send(msg).await.map_err(ws_err),
-            Inner::Hybi00(ws) => match msg {
-                Message::Text(t) => ws.send_text(t.as_str()).await.map_err(ws_err),
-                Message::Pong(_) => Ok(()),
-                Message::Close(_) => ws.close().await.map_err(ws_err),
-                Message::Binary(_) => Err(Error::new(Kind::Unsupported)),
-                Message::Ping(_) => Err(Error::new(Kind::Unsupported)),
-            },
-        }
-    }
-
-    /// Sends a text message.
-    ///
-    /// # Errors
-    ///
-    /// As for [`send`](WebSocket::send).
-    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), Error> {
-        self.send(Message::Text(Utf8Bytes::from(text.into()))).await
-    }
-
-    /// Closes the connection with a status code and reason (on hybi-00 the
-    /// code and reason are not transmitted), waiting briefly for the peer's
-    /// answer.
-    ///
-    /// # Errors
-    ///
-    /// Socket failures.
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.closed = true;
-        self.close_inner(code, reason).await
-    }
-
-    async fn close_inner(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        match &mut self.inner {
-            Inner::Rfc6455(ws) => ws
-                .close(Some(CloseFrame {
-                    code,
-                    reason: Utf8Bytes::from(reason.to_owned()),
-                }))
-                .await
-                .map_err(ws_err),
-            Inner::Hybi00(ws) => ws.close().await.map_err(ws_err),
-        }
-    }
-}
-
-async fn recv_inner(inner: &mut Inner) -> Option<Result<Message, Error>> {
-    match inner {
-        Inner::Rfc6455(ws) => ws.recv().await.map(|r| r.map_err(ws_err)),
-        Inner::Hybi00(ws) => match ws.recv().await? {
-            Ok(bytes) => Some(text_from_hybi00(bytes)),
-            Err(e) => Some(Err(ws_err(e))),
-        },
-    }
-}
-
-fn text_from_hybi00(bytes: Bytes) -> Result<Message, Error> {
-    // The hybi-00 decoder has validated the UTF-8 already; this checks again
-    // (cheaply) rather than trusting across a crate boundary.
-    Utf8Bytes::try_from(bytes)
-        .map(Message::Text)
-        .map_err(|e| Error::with(Kind::WebSocket, e))
-}
-
-fn ws_err(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::with(Kind::WebSocket, e)
-}
+pub use mapper::{ServiceMapper, Subprotocol, service_mapper};
+pub use socket::{Transport, Version, WebSocket, WsReceiver, WsSender};
 
 /// The handler a WebSocket dispatcher runs for each accepted connection:
-/// it gets the socket and the request head of the upgrade.
+/// it gets the socket and the head of the upgrade request (Racket's
+/// connection and request state).
+///
+/// When the handler's future ends, the socket it was given is closed
+/// cleanly (see [`WebSocket`]); a handler that handed halves of a
+/// [`split`](WebSocket::split) to other tasks keeps the connection open
+/// until those halves are dropped too.
 pub trait Handler: Send + Sync + 'static {
-    /// Drives one connection to its end.
+    /// Drives one connection.
     fn call(&self, ws: WebSocket, req: Parts) -> BoxFuture<'static, ()>;
 }
 
@@ -195,8 +45,57 @@ where
     }
 }
 
-/// Settings shared by the WebSocket dispatchers.
-#[derive(Debug, Clone)]
+/// Looks at a WebSocket upgrade request before it is accepted, after the
+/// handshake itself was found valid. It may add headers to the `101`
+/// answer (a `Set-Cookie`, say) by inserting them into `headers`, or refuse
+/// the upgrade with any response (`401` for a missing session, say); a
+/// refused upgrade's connection is closed after the answer.
+///
+/// Any `Fn(&Request, &mut HeaderMap) -> Result<(), Response>` is one. It
+/// runs synchronously in the dispatcher; for a check that must wait (a
+/// session store), put a dispatcher of your own in front that answers or
+/// declines.
+///
+/// # Examples
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, StatusCode};
+/// use oneport_dispatch::{Request, Response, WsOptions, text_response};
+///
+/// fn session(req: &Request, headers: &mut HeaderMap) -> Result<(), Response> {
+///     if !req.headers().contains_key("authorization") {
+///         return Err(text_response(StatusCode::UNAUTHORIZED, "log in first\n"));
+///     }
+///     headers.insert("set-cookie", HeaderValue::from_static("seen=1; HttpOnly"));
+///     Ok(())
+/// }
+/// let options = WsOptions::default().check(session);
+/// # let _ = options;
+/// ```
+pub trait UpgradeCheck: Send + Sync + 'static {
+    /// Accepts (with `headers` added to the `101`) or refuses `req`.
+    ///
+    /// # Errors
+    ///
+    /// The response that refuses the upgrade.
+    // A refusal happens at most once per connection, and users write
+    // `Err(text_response(..))`: not worth a `Box` in their signature.
+    #[allow(clippy::result_large_err)]
+    fn check(&self, req: &Request, headers: &mut HeaderMap) -> Result<(), Response>;
+}
+
+impl<F> UpgradeCheck for F
+where
+    F: Fn(&Request, &mut HeaderMap) -> Result<(), Response> + Send + Sync + 'static,
+{
+    #[allow(clippy::result_large_err)] // as in the trait
+    fn check(&self, req: &Request, headers: &mut HeaderMap) -> Result<(), Response> {
+        self(req, headers)
+    }
+}
+
+/// Settings shared by the WebSocket dispatchers and [`ws_serve`](crate::ws_serve).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct WsOptions {
     /// Which browser origins may open a socket (Cross-Site WebSocket
@@ -204,7 +103,18 @@ pub struct WsOptions {
     /// clients) always passes.
     ///
     /// Default is [`OriginPolicy::SameHost`]: the origin's host must be the
-    /// request's own `Host`.
+    /// request's own `Host`. That refuses, with `403`, two cases a
+    /// developer meets early:
+    ///
+    /// - a page served from another port (the seed's page on `:8080`
+    ///   talking to `ws_serve` on `:8081`): its origin
+    ///   `http://localhost:8080` is not the host `localhost:8081`. Allow it
+    ///   by name: `OriginPolicy::AllowList(vec!["http://localhost:8080".into()])`;
+    /// - a page opened from a file: browsers send `Origin: null`. Allow it
+    ///   with `"null"` in the list, for development only, since every file
+    ///   and sandboxed page shares that origin.
+    ///
+    /// [`OriginPolicy::Any`] turns the check off.
     pub origin: OriginPolicy,
     /// RFC 6455 limits and timeouts.
     ///
@@ -218,6 +128,22 @@ pub struct WsOptions {
     ///
     /// Default is `true`.
     pub allow_hybi00: bool,
+    /// A check run on each valid upgrade request before it is accepted.
+    ///
+    /// Default is none: every valid upgrade is accepted.
+    pub check: Option<Arc<dyn UpgradeCheck>>,
+}
+
+impl fmt::Debug for WsOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsOptions")
+            .field("origin", &self.origin)
+            .field("config", &self.config)
+            .field("hybi00", &self.hybi00)
+            .field("allow_hybi00", &self.allow_hybi00)
+            .field("check", &self.check.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl Default for WsOptions {
@@ -227,6 +153,7 @@ impl Default for WsOptions {
             config: Config::default(),
             hybi00: oneport_hybi00::Config::default(),
             allow_hybi00: true,
+            check: None,
         }
     }
 }
@@ -255,6 +182,12 @@ impl WsOptions {
         self.allow_hybi00 = allow;
         self
     }
+
+    /// Sets the check run on each upgrade request (see [`UpgradeCheck`]).
+    pub fn check(mut self, check: impl UpgradeCheck) -> Self {
+        self.check = Some(Arc::new(check));
+        self
+    }
 }
 
 /// The general WebSocket dispatcher: every WebSocket upgrade offered to it
@@ -263,7 +196,10 @@ impl WsOptions {
 /// Like Racket's `make-general-websockets-dispatcher`, it speaks both RFC
 /// 6455 and hybi-00 and gives the same handler the same [`WebSocket`] API.
 /// A malformed upgrade gets its HTTP answer (400, 426 with
-/// `Sec-WebSocket-Version: 13`, or 403 for a foreign `Origin`).
+/// `Sec-WebSocket-Version: 13`, or 403 for a foreign `Origin`). It accepts
+/// no RFC 6455 subprotocol (use a [`ServiceMapper`] to choose one), and
+/// echoes the one a hybi-00 client asks for, since the draft's client fails
+/// the connection otherwise.
 ///
 /// # Examples
 ///
@@ -293,8 +229,8 @@ pub struct WebSocketDispatcher {
     options: WsOptions,
 }
 
-impl std::fmt::Debug for WebSocketDispatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for WebSocketDispatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocketDispatcher")
             .field("options", &self.options)
             .finish()
@@ -313,6 +249,12 @@ impl WebSocketDispatcher {
         self.options.origin = policy;
         self
     }
+
+    /// Sets the check run on each upgrade request (see [`UpgradeCheck`]).
+    pub fn check(mut self, check: impl UpgradeCheck) -> Self {
+        self.options.check = Some(Arc::new(check));
+        self
+    }
 }
 
 impl Dispatcher for WebSocketDispatcher {
@@ -325,8 +267,12 @@ impl Dispatcher for WebSocketDispatcher {
             if !is_websocket_request(&req) {
                 return Outcome::Declined(req);
             }
-            upgrade(req, &self.options, |_offered| {
-                Ok((None, self.handler.clone()))
+            upgrade::upgrade(req, &self.options, |offered, version| {
+                let protocol = match version {
+                    Version::Hybi00 => offered.first().cloned(),
+                    _ => None,
+                };
+                Ok((protocol, self.handler.clone()))
             })
         })
     }
@@ -335,351 +281,4 @@ impl Dispatcher for WebSocketDispatcher {
 /// Whether a request asks for a WebSocket of either version.
 pub fn is_websocket_request<B>(req: &http::Request<B>) -> bool {
     oneport_rfc6455::is_upgrade_request(req) || oneport_hybi00::is_hybi00_request(req)
-}
-
-/// The same request without its body (the wire crates take `Request<()>`).
-fn head_only<B>(req: &http::Request<B>) -> http::Request<()> {
-    let mut r = http::Request::new(());
-    *r.method_mut() = req.method().clone();
-    *r.uri_mut() = req.uri().clone();
-    *r.version_mut() = req.version();
-    *r.headers_mut() = req.headers().clone();
-    r
-}
-
-/// What choosing a handler gives: the subprotocol to answer with and the
-/// handler, or the response that refuses the upgrade (boxed: it is the
-/// rare path and `Response` is large).
-type Choice = Result<(Option<String>, Arc<dyn Handler>), Box<Response>>;
-
-/// Validates the upgrade, picks a subprotocol and handler with `choose`
-/// (given the client's offer in its order), and returns the takeover that
-/// answers the handshake and runs the handler.
-///
-/// A refused upgrade closes the connection after its answer: the client
-/// meant to leave HTTP, so the rest of its stream is not trusted as HTTP.
-fn upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
-where
-    C: FnOnce(&[String]) -> Choice,
-{
-    match try_upgrade(req, options, choose) {
-        Outcome::Response(mut res) => {
-            res.headers_mut()
-                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-            Outcome::Response(res)
-        }
-        other => other,
-    }
-}
-
-fn try_upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
-where
-    C: FnOnce(&[String]) -> Choice,
-{
-    let head = head_only(&req);
-    if req.method() != Method::GET {
-        return Outcome::Response(crate::text_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "a WebSocket handshake must use GET\n",
-        ));
-    }
-    if oneport_hybi00::is_hybi00_request(&head) {
-        if !options.allow_hybi00 {
-            return Outcome::Response(version_required());
-        }
-        if let Err(e) = oneport_rfc6455::check_origin(&head, &options.origin) {
-            return Outcome::Response(into_body(e.to_response()));
-        }
-        let offered: Vec<String> = head
-            .headers()
-            .get("sec-websocket-protocol")
-            .and_then(|v| v.to_str().ok())
-            .map(|s| {
-                s.split(',')
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (protocol, handler) = match choose(&offered) {
-            Ok(p) => p,
-            Err(res) => return Outcome::Response(*res),
-        };
-        let config = options.hybi00.clone();
-        let (parts, _body) = req.into_parts();
-        return Outcome::Upgrade(Upgrade::new(move |up| async move {
-            let accepted = oneport_hybi00::accept(
-                up.io,
-                &head,
-                up.leftover,
-                false,
-                protocol.as_deref(),
-                config,
-            )
-            .await;
-            drop(head);
-            match accepted {
-                Ok(ws) => {
-                    let ws = WebSocket {
-                        inner: Inner::Hybi00(Box::new(ws)),
-                        protocol,
-                        stop: up.shutdown.waiter(),
-                        closed: false,
-                    };
-                    handler.call(ws, parts).await;
-                }
-                Err(e) => debug!(error = %e, "hybi-00 handshake failed"),
-            }
-        }));
-    }
-    let checked = match oneport_rfc6455::check_request(&head, &options.origin) {
-        Ok(c) => c,
-        Err(e) => return Outcome::Response(into_body(e.to_response())),
-    };
-    let (protocol, handler) = match choose(&checked.protocols) {
-        Ok(p) => p,
-        Err(res) => return Outcome::Response(*res),
-    };
-    let config = options.config.clone();
-    let (parts, _body) = req.into_parts();
-    Outcome::Upgrade(Upgrade::new(move |up| async move {
-        let mut io = up.io;
-        // The handshake's buffers are freed before the handler runs: this
-        // future lives as long as the WebSocket, idle or not.
-        let written = {
-            let out = switching_protocols(&checked.key, protocol.as_deref());
-            drop(checked);
-            tokio::io::AsyncWriteExt::write_all(&mut io, &out).await
-        };
-        if let Err(e) = written {
-            debug!(error = %e, "writing the 101 response failed");
-            return;
-        }
-        let ws = oneport_rfc6455::WebSocket::from_raw_socket(io, Role::Server, config, up.leftover);
-        let ws = WebSocket {
-            inner: Inner::Rfc6455(Box::new(ws)),
-            protocol,
-            stop: up.shutdown.waiter(),
-            closed: false,
-        };
-        handler.call(ws, parts).await;
-    }))
-}
-
-/// The encoded `101 Switching Protocols` answer for `key`.
-fn switching_protocols(key: &str, protocol: Option<&str>) -> bytes::BytesMut {
-    let (parts, ()) = oneport_rfc6455::response(key, protocol).into_parts();
-    let mut out = bytes::BytesMut::new();
-    oneport_http1::encode_response_head(
-        &parts,
-        oneport_http1::BodyLength::None,
-        true,
-        http::Version::HTTP_11,
-        &mut out,
-    );
-    out
-}
-
-fn into_body(res: http::Response<()>) -> Response {
-    let (parts, ()) = res.into_parts();
-    let msg = format!(
-        "{}\n",
-        parts
-            .status
-            .canonical_reason()
-            .unwrap_or("bad WebSocket request")
-    );
-    http::Response::from_parts(parts, msg.into())
-}
-
-fn version_required() -> Response {
-    let mut res = crate::text_response(
-        StatusCode::UPGRADE_REQUIRED,
-        "this endpoint speaks WebSocket version 13 only\n",
-    );
-    res.headers_mut()
-        .insert("sec-websocket-version", HeaderValue::from_static("13"));
-    res
-}
-
-/// Which subprotocol a [`ServiceMapper`] route answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subprotocol {
-    /// The client sent no `Sec-WebSocket-Protocol` header.
-    None,
-    /// The client offered this subprotocol (compared exactly).
-    Named(String),
-}
-
-struct Route {
-    path: Regex,
-    arms: Vec<(Subprotocol, Arc<dyn Handler>)>,
-}
-
-/// Routes WebSocket upgrades by URL path and subprotocol, like Racket's
-/// `ws-service-mapper`.
-///
-/// - The path regex must match the whole path (the query is ignored); the
-///   first route whose regex matches is used. Requests matching no route,
-///   and requests that are not WebSocket upgrades, are declined.
-/// - The client's offered subprotocols are tried in the client's order
-///   against the route's named arms; the first match is accepted and echoed
-///   in `Sec-WebSocket-Protocol`. The [`Subprotocol::None`] arm serves
-///   clients that offer no subprotocol at all.
-/// - A client that offers subprotocols none of which the route serves, or
-///   offers none when the route has no `None` arm, gets `400 Bad Request`
-///   naming what is supported (Racket does not fall back to the "no
-///   header" arm either).
-///
-/// # Examples
-///
-/// ```
-/// use oneport_dispatch::{ServiceMapper, Subprotocol, WebSocket};
-///
-/// let mapper = ServiceMapper::new()
-///     .route("/chat", Subprotocol::Named("chat.v1".into()), |ws: WebSocket, _req| async move {
-///         let _ = ws;
-///     })
-///     .route("/chat", Subprotocol::None, |ws: WebSocket, _req| async move {
-///         let _ = ws;
-///     });
-/// # let _ = mapper;
-/// ```
-#[derive(Default)]
-pub struct ServiceMapper {
-    routes: Vec<Route>,
-    options: WsOptions,
-}
-
-impl std::fmt::Debug for ServiceMapper {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceMapper")
-            .field("routes", &self.routes.len())
-            .field("options", &self.options)
-            .finish()
-    }
-}
-
-/// Starts a [`ServiceMapper`].
-pub fn service_mapper() -> ServiceMapper {
-    ServiceMapper::new()
-}
-
-impl ServiceMapper {
-    /// An empty mapper.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a handler for `path` (a regex matched against the whole path)
-    /// and `protocol`. Arms for the same path pattern share one route.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `path` is not a valid regular expression; use
-    /// [`ServiceMapper::try_route`] to handle that.
-    #[allow(clippy::panic)] // documented: a bad pattern is a bug in the program
-    pub fn route(self, path: &str, protocol: Subprotocol, handler: impl Handler) -> Self {
-        match self.try_route(path, protocol, handler) {
-            Ok(m) => m,
-            Err(e) => panic!("invalid route pattern {path:?}: {e}"),
-        }
-    }
-
-    /// Like [`route`](ServiceMapper::route), reporting a bad pattern.
-    ///
-    /// # Errors
-    ///
-    /// The regex crate's error when `path` does not compile.
-    pub fn try_route(
-        mut self,
-        path: &str,
-        protocol: Subprotocol,
-        handler: impl Handler,
-    ) -> Result<Self, regex::Error> {
-        let anchored = format!("^(?:{path})$");
-        let handler: Arc<dyn Handler> = Arc::new(handler);
-        if let Some(r) = self.routes.iter_mut().find(|r| r.path.as_str() == anchored) {
-            r.arms.push((protocol, handler));
-        } else {
-            self.routes.push(Route {
-                path: Regex::new(&anchored)?,
-                arms: vec![(protocol, handler)],
-            });
-        }
-        Ok(self)
-    }
-
-    /// Replaces the options (origin policy, limits).
-    pub fn options(mut self, options: WsOptions) -> Self {
-        self.options = options;
-        self
-    }
-}
-
-impl Dispatcher for ServiceMapper {
-    fn may_accept(&self, req: &Request) -> bool {
-        is_websocket_request(req)
-            && self
-                .routes
-                .iter()
-                .any(|r| r.path.is_match(req.uri().path()))
-    }
-
-    fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            if !is_websocket_request(&req) {
-                return Outcome::Declined(req);
-            }
-            let Some(route) = self
-                .routes
-                .iter()
-                .find(|r| r.path.is_match(req.uri().path()))
-            else {
-                return Outcome::Declined(req);
-            };
-            upgrade(req, &self.options, |offered| route.choose(offered))
-        })
-    }
-}
-
-impl Route {
-    /// Picks the arm for the client's offer (in the client's order).
-    fn choose(&self, offered: &[String]) -> Choice {
-        if offered.is_empty() {
-            return match self.arms.iter().find(|(p, _)| *p == Subprotocol::None) {
-                Some((_, h)) => Ok((None, h.clone())),
-                None => Err(Box::new(protocol_refused(self, offered))),
-            };
-        }
-        for want in offered {
-            let arm = self
-                .arms
-                .iter()
-                .find(|(p, _)| matches!(p, Subprotocol::Named(n) if n == want));
-            if let Some((_, h)) = arm {
-                return Ok((Some(want.clone()), h.clone()));
-            }
-        }
-        Err(Box::new(protocol_refused(self, offered)))
-    }
-}
-
-fn protocol_refused(route: &Route, offered: &[String]) -> Response {
-    let supported: Vec<&str> = route
-        .arms
-        .iter()
-        .map(|(p, _)| match p {
-            Subprotocol::None => "(none)",
-            Subprotocol::Named(n) => n.as_str(),
-        })
-        .collect();
-    crate::text_response(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "no handler for the offered subprotocols [{}]; this endpoint serves: {}\n",
-            offered.join(", "),
-            supported.join(", ")
-        ),
-    )
 }

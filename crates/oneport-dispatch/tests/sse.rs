@@ -2,7 +2,7 @@
 
 mod support;
 
-use oneport_dispatch::{Request, filter, sequencer, servlet, sse};
+use oneport_dispatch::{Request, SseOptions, filter, sequencer, servlet, sse};
 use oneport_sse::{Event, EventSource, Hub, HubConfig};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -93,18 +93,37 @@ async fn client_receives_published_events_and_stream_ends_on_shutdown() {
 #[tokio::test]
 async fn sse_serve_streams_on_every_path_of_its_port() {
     run(async {
-        let addr = free_loopback_addr();
         let hub = Hub::new(HubConfig::default());
         hub.publish(Event::new("kept").id("1").expect("id"));
-        let server = tokio::spawn(oneport_dispatch::sse_serve(addr, hub.clone()));
-        drop(connect_when_up(addr).await);
+        let server = oneport_dispatch::sse_serve("127.0.0.1:0", hub.clone(), SseOptions::default())
+            .await
+            .expect("bind");
+        let addr = server.local_addr();
         let mut es = EventSource::new(&format!("http://{addr}/whatever")).expect("url");
         let e = es.next_event().await.expect("event").expect("ok");
         assert_eq!((e.data.as_str(), e.last_event_id.as_str()), ("kept", "1"));
         hub.publish(Event::new("live"));
         let e = es.next_event().await.expect("event").expect("ok");
         assert_eq!(e.data, "live");
-        server.abort();
+        drop(es);
+        // The stop handle ends open streams and the server.
+        let mut raw = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        raw.write_all(b"GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut first = [0u8; 12];
+        raw.read_exact(&mut first).await.expect("head");
+        assert_eq!(&first, b"HTTP/1.1 200");
+        tokio::time::timeout(std::time::Duration::from_secs(10), server.stop())
+            .await
+            .expect("stops in time")
+            .expect("stopped cleanly");
+        let mut rest = Vec::new();
+        raw.read_to_end(&mut rest).await.expect("the stream ended");
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "still listening"
+        );
     })
     .await;
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use oneport_dispatch::{
     CloseCode, Message, OriginPolicy, Request, ServiceMapper, Subprotocol, Version, WebSocket,
-    filter, sequencer, servlet, websocket,
+    WsOptions, filter, sequencer, servlet, websocket,
 };
 use support::*;
 
@@ -70,7 +70,7 @@ async fn one_handler_serves_rfc6455_and_hybi00_at_once() {
                 other => panic!("unexpected {other:?}"),
             }
             let got = legacy.recv().await.expect("open").expect("text");
-            assert_eq!(&got[..], format!("hybi00:l{i}").as_bytes());
+            assert_eq!(got, Message::Text(format!("hybi00:l{i}").into()));
         }
         // Plain HTTP still works on the same port.
         let r = exchange(
@@ -142,7 +142,7 @@ async fn hybi00_cannot_send_binary_and_says_so() {
         assert!(pong_ok, "a pong is a no-op");
         assert!(!supports);
         let got = legacy.recv().await.expect("open").expect("text");
-        assert_eq!(&got[..], b"still open");
+        assert_eq!(got, Message::Text("still open".into()));
     })
     .await;
 }
@@ -381,9 +381,10 @@ async fn shutdown_closes_websockets_with_1001() {
 #[tokio::test]
 async fn ws_serve_owns_its_port() {
     run(async {
-        let addr = free_loopback_addr();
-        let server = tokio::spawn(oneport_dispatch::ws_serve(addr, echo));
-        drop(connect_when_up(addr).await);
+        let server = oneport_dispatch::ws_serve("127.0.0.1:0", echo, WsOptions::default())
+            .await
+            .expect("bind");
+        let addr = server.local_addr();
         // Any path is the WebSocket.
         let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{addr}/any/path"))
             .await
@@ -403,7 +404,21 @@ async fn ws_serve_owns_its_port() {
         .await;
         assert_eq!(status_of(&r), 400, "{r}");
         assert!(body_of(&r).contains("Bad WebSocket request"), "{r}");
-        server.abort();
+        // The stop handle ends it: the open socket is closed with 1001 and
+        // the port stops answering.
+        let stopped = tokio::spawn(server.stop());
+        let mut code = None;
+        while let Some(m) = ws.recv().await {
+            if let Ok(Message::Close(Some(f))) = m {
+                code = Some(f.code);
+            }
+        }
+        assert_eq!(code, Some(CloseCode::AWAY));
+        stopped.await.expect("join").expect("stopped cleanly");
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "still listening"
+        );
     })
     .await;
 }

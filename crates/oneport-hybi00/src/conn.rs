@@ -2,11 +2,16 @@
 //! [`accept`]. The framing itself is the sans-IO [`Decoder`] and encoders.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use bytes::{Buf, BytesMut};
+use oneport_rfc6455::Message;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::{Instant, Sleep};
 
 use crate::frame::{Decoder, Frame, encode_close, encode_text};
 use crate::handshake::{self, HandshakeError, KEY3_LEN};
@@ -16,46 +21,86 @@ mod client;
 
 pub use client::{client_handshake, connect, connect_with_config};
 
-/// How much the read buffer grows by before each read.
+/// How much the handshake's read buffer grows by before each read.
 const READ_CHUNK: usize = 4096;
-/// An empty buffer larger than this is given back rather than kept while
-/// the connection idles.
-const IDLE_BUFFER_KEEP: usize = 64 * 1024;
+/// Size of the on-stack buffer each read goes through, so that an idle
+/// connection holds no heap read buffer.
+const STACK_READ: usize = 4096;
+
+/// Where the connection is in the draft's closing handshake (sections 4.2
+/// and 5.3: `0xFF 0x00` each way, then the TCP connection is closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Text flows both ways.
+    Open,
+    /// We sent `0xFF 0x00` and wait for the peer's until `deadline`,
+    /// discarding any text still arriving.
+    CloseSent { deadline: Instant },
+    /// The outcome is decided (the peer's closing frame arrived and ours
+    /// is queued, or the peer broke the framing): flush, shut the write
+    /// side down until `deadline`, then report the outcome.
+    Finishing { deadline: Instant },
+    /// Nothing more is sent or received.
+    Closed,
+}
 
 /// A hybi-00 WebSocket over an async byte stream, after the handshake.
 ///
-/// Text messages only: the draft has no binary messages, pings or close
-/// codes ([`send_binary`](WebSocket::send_binary) and
-/// [`send_ping`](WebSocket::send_ping) return [`Error::Unsupported`]).
+/// It speaks RFC 6455's message model ([`Message`]), so code written for
+/// both versions handles one type:
 ///
-/// Writes are buffered (up to [`Config::max_write_buffer_size`]) and flushed
-/// at the end of each send, except while another received message is
-/// already decoded and waiting: then the flush is deferred to the next
-/// [`recv`](WebSocket::recv) that has to wait for the socket (or to
-/// [`flush`](WebSocket::flush) / [`close`](WebSocket::close)), so an echo
-/// loop over pipelined messages answers them all in one write.
+/// - text arrives as [`Message::Text`] (validated as UTF-8 once, by the
+///   decoder) and the peer's closing frame `0xFF 0x00` as
+///   [`Message::Close`]`(None)`, answered automatically; then
+///   [`recv`](WebSocket::recv) returns `None`;
+/// - sending [`Message::Text`] writes a `0x00 … 0xFF` frame and
+///   [`Message::Close`] starts the closing handshake (the draft carries no
+///   code or reason); [`Message::Pong`] is accepted and sends nothing (no
+///   hybi-00 peer pings); [`Message::Binary`] and [`Message::Ping`] are
+///   [`Error::Unsupported`], since the draft cannot carry them.
+///
+/// # Writing
+///
+/// [`send`](WebSocket::send) queues the frame and writes it out, except
+/// while the read buffer still holds received bytes: then the write is
+/// left to the next [`recv`](WebSocket::recv) that has to wait for the
+/// socket (or to [`flush`](WebSocket::flush) / [`close`](WebSocket::close)),
+/// so an echo loop answers a burst of pipelined messages in one write.
+/// [`feed`](WebSocket::feed) only queues. The queue is bounded by
+/// [`Config::max_write_buffer_size`]: beyond it a send waits for the socket.
+/// A write that makes no progress for [`Config::write_timeout`] fails with
+/// [`Error::Timeout`] and the connection is unusable.
+///
+/// `Stream` and `Sink` are implemented for use with stream combinators.
+///
+/// # Memory
+///
+/// An idle connection holds no read or write buffer: reads go through a
+/// stack buffer, only unparsed bytes are kept on the heap, and both buffers
+/// are released whenever they empty.
 pub struct WebSocket<S> {
     io: S,
     config: Config,
     decoder: Decoder,
-    read_buf: BytesMut,
-    write_buf: BytesMut,
-    /// The next frame, decoded ahead so a send knows more input is waiting.
-    pending: Option<Result<Frame, Error>>,
-    /// `0xFF 0x00` was sent (or sending became impossible).
-    sent_close: bool,
-    /// Nothing more will be received: closing handshake done, EOF or error.
-    done: bool,
+    /// Received bytes not yet decoded; unallocated whenever empty.
+    rd: BytesMut,
+    /// Encoded frames not yet written; unallocated whenever empty.
+    wr: BytesMut,
+    state: State,
+    /// Armed while a write makes no progress.
+    write_timer: Option<Pin<Box<Sleep>>>,
+    /// Armed for the closing handshake's deadline.
+    close_timer: Option<Pin<Box<Sleep>>>,
+    /// What `recv` returns once `Finishing` is over.
+    outcome: Option<Result<Message, Error>>,
 }
 
 impl<S> fmt::Debug for WebSocket<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocket")
-            .field("config", &self.config)
-            .field("buffered_read", &self.read_buf.len())
-            .field("buffered_write", &self.write_buf.len())
-            .field("sent_close", &self.sent_close)
-            .field("done", &self.done)
+            .field("state", &self.state)
+            .field("buffered_read", &self.rd.len())
+            .field("buffered_write", &self.wr.len())
             .finish_non_exhaustive()
     }
 }
@@ -68,11 +113,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             io,
             decoder: Decoder::new(&config),
             config,
-            read_buf: leftover,
-            write_buf: BytesMut::new(),
-            pending: None,
-            sent_close: false,
-            done: false,
+            rd: if leftover.is_empty() {
+                BytesMut::new()
+            } else {
+                leftover
+            },
+            wr: BytesMut::new(),
+            state: State::Open,
+            write_timer: None,
+            close_timer: None,
+            outcome: None,
         }
     }
 
@@ -86,123 +136,104 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         &self.io
     }
 
-    /// The next text message (valid UTF-8), or `None` once the connection is
-    /// over: after the closing handshake (a received `0xFF 0x00` is answered
-    /// with one unless this side sent it first, and the stream is shut
-    /// down) or at end of input.
+    /// Whether a closing frame was sent or received, or the connection
+    /// failed: nothing more can be sent.
+    pub fn is_closed(&self) -> bool {
+        self.state != State::Open
+    }
+
+    /// Bytes of outgoing frames not yet written to the stream.
+    pub fn write_buffer_len(&self) -> usize {
+        self.wr.len()
+    }
+
+    /// Bytes received but not yet returned as messages.
+    pub fn read_buffer_len(&self) -> usize {
+        self.rd.len()
+    }
+
+    /// The next message: [`Message::Text`], or once [`Message::Close`]`(None)`
+    /// when the peer sent its closing frame (already answered); `None` once
+    /// the connection is over, including at end of input.
     ///
-    /// Buffered writes are flushed before waiting for the socket.
+    /// Queued writes are flushed before waiting for the socket.
+    ///
+    /// Cancel-safe: dropping the future loses nothing, so it can sit in a
+    /// `select!`.
     ///
     /// # Errors
     ///
     /// A frame error ([`Error::InvalidUtf8`], [`Error::FrameTooLarge`],
     /// [`Error::InvalidFrame`]) closes the connection (the closing frame is
-    /// sent, best effort) and is returned once; socket errors too. After
-    /// that, `None`.
-    pub async fn recv(&mut self) -> Option<Result<Bytes, Error>> {
-        if self.done {
-            return None;
-        }
-        let next = match self.pending.take() {
-            Some(Ok(frame)) => Ok(Some(frame)),
-            Some(Err(e)) => Err(e),
-            None => self.next_frame().await,
-        };
-        match next {
-            Ok(Some(Frame::Text(text))) => {
-                self.decode_ahead();
-                Some(Ok(text))
-            }
-            Ok(Some(Frame::Close)) => {
-                self.done = true;
-                self.shut_down().await;
-                None
-            }
-            Ok(None) => {
-                self.done = true;
-                self.sent_close = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                if e.is_remote() {
-                    self.shut_down().await;
-                } else {
-                    self.sent_close = true;
-                }
-                Some(Err(e))
-            }
-        }
+    /// sent, best effort) and is returned once; socket errors and
+    /// [`Error::Timeout`] for a write that could not finish too. After that,
+    /// `None`.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// Sends a text message.
+    /// Sends a message (see the type's docs for what each kind does and
+    /// when it is written). Waits while the write queue is full.
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] after the closing frame was sent or the connection
-    /// ended, [`Error::Io`] or [`Error::Timeout`] (past
-    /// [`Config::write_timeout`]) when the socket fails; then the connection
-    /// is unusable.
+    /// [`Error::Unsupported`] for binary messages and pings (nothing is
+    /// sent and the connection goes on), [`Error::Closed`] after the closing
+    /// frame was sent or the connection ended, [`Error::Io`] or
+    /// [`Error::Timeout`] when the socket fails; then the connection is
+    /// unusable.
+    pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        self.feed(msg).await?;
+        if self.may_defer() {
+            return Ok(());
+        }
+        self.flush().await
+    }
+
+    /// Sends a text message without copying it into a [`Message`] first.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send).
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        if self.sent_close {
-            return Err(Error::Closed);
-        }
         let frame_len = text.len().saturating_add(2);
-        let max = self.config.max_write_buffer_size;
-        if !self.write_buf.is_empty() && self.write_buf.len().saturating_add(frame_len) > max {
-            self.flush_buf().await?;
+        poll_fn(|cx| self.poll_room(cx, frame_len)).await?;
+        self.check_open()?;
+        encode_text(text, &mut self.wr);
+        if self.may_defer() {
+            return Ok(());
         }
-        if frame_len > max {
-            // Too big to buffer: write it straight from the caller's memory.
-            let mut frame = Buf::chain(Buf::chain(&[0x00u8][..], text.as_bytes()), &[0xFFu8][..]);
-            let io = &mut self.io;
-            let res = with_timeout(self.config.write_timeout, async {
-                io.write_all_buf(&mut frame).await?;
-                Ok(())
-            })
-            .await;
-            self.note_write(res)?;
-        } else {
-            encode_text(text, &mut self.write_buf);
-        }
-        if self.pending.is_none() {
-            self.flush_buf().await?;
-        }
-        Ok(())
+        self.flush().await
     }
 
-    /// Always [`Error::Unsupported`]: hybi-00 has no binary messages (its
-    /// length-prefixed frames are discarded by receivers).
+    /// Queues a message without writing it (unless the queue is full: then
+    /// it waits for room first).
     ///
     /// # Errors
     ///
-    /// Always.
-    pub async fn send_binary(&mut self, _data: &[u8]) -> Result<(), Error> {
-        Err(Error::Unsupported("binary messages"))
+    /// As [`send`](WebSocket::send).
+    pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
+        let frame_len = match &msg {
+            Message::Text(t) => t.len().saturating_add(2),
+            _ => 2,
+        };
+        poll_fn(|cx| self.poll_room(cx, frame_len)).await?;
+        self.start_send(&msg)
     }
 
-    /// Always [`Error::Unsupported`]: hybi-00 has no ping frames.
-    ///
-    /// # Errors
-    ///
-    /// Always.
-    pub async fn send_ping(&mut self, _data: &[u8]) -> Result<(), Error> {
-        Err(Error::Unsupported("pings"))
-    }
-
-    /// Writes out everything buffered.
+    /// Writes out everything queued.
     ///
     /// # Errors
     ///
     /// [`Error::Io`] or [`Error::Timeout`].
     pub async fn flush(&mut self) -> Result<(), Error> {
-        self.flush_buf().await
+        poll_fn(|cx| self.poll_flush(cx)).await
     }
 
-    /// Starts (or completes) the closing handshake: sends `0xFF 0x00`, waits
-    /// up to [`Config::close_timeout`] for the peer's (discarding any text
-    /// still arriving), then shuts the stream down. A peer that does not
-    /// answer in time is not an error; the connection is closed anyway.
+    /// Runs the closing handshake: sends `0xFF 0x00` (unless it was sent),
+    /// waits up to [`Config::close_timeout`] for the peer's (discarding any
+    /// text still arriving), then shuts the stream down. A peer that does
+    /// not answer in time is not an error; the connection is closed anyway.
     /// Closing twice is a no-op.
     ///
     /// # Errors
@@ -210,108 +241,319 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Io`] or [`Error::Timeout`] when the closing frame cannot be
     /// written.
     pub async fn close(&mut self) -> Result<(), Error> {
-        if self.done && self.sent_close {
-            return Ok(());
+        if self.state == State::Open {
+            self.start_send(&Message::Close(None))?;
         }
-        let sent = if self.sent_close {
-            Ok(())
-        } else {
-            self.sent_close = true;
-            encode_close(&mut self.write_buf);
-            self.flush_buf().await
-        };
-        if sent.is_ok() && !self.done {
-            let limit = self.config.close_timeout;
-            let wait = async {
-                let mut next = match self.pending.take() {
-                    Some(Ok(frame)) => Ok(Some(frame)),
-                    Some(Err(e)) => Err(e),
-                    None => self.next_frame().await,
-                };
-                while let Ok(Some(Frame::Text(_))) = next {
-                    next = self.next_frame().await;
+        let mut result = Ok(());
+        while let Some(next) = self.recv().await {
+            if let Err(e) = next {
+                if !e.is_remote() {
+                    result = Err(e);
                 }
-            };
-            let _ = tokio::time::timeout(limit, wait).await;
+            }
         }
-        self.done = true;
-        let _ = tokio::time::timeout(self.config.close_timeout, self.io.shutdown()).await;
-        sent
+        result
     }
 
-    /// Decodes the next frame, flushing and reading as needed; `Ok(None)` at
-    /// end of input.
-    async fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
+    /// Ready when a message may be queued: the write queue is below
+    /// [`Config::max_write_buffer_size`], flushing it first otherwise.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_room(cx, 1)
+    }
+
+    /// Ready when `frame_len` more bytes fit in the write queue, flushing
+    /// it first when they would not (a frame larger than the whole queue
+    /// goes into an empty one).
+    fn poll_room(&mut self, cx: &mut Context<'_>, frame_len: usize) -> Poll<Result<(), Error>> {
+        let max = self.config.max_write_buffer_size;
+        if !self.wr.is_empty() && self.wr.len().saturating_add(frame_len) > max {
+            ready!(self.poll_flush(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues `msg` (see the type's docs). Call [`poll_ready`] first to
+    /// keep the queue bounded.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] for binary messages and pings,
+    /// [`Error::Closed`] once closing or closed.
+    ///
+    /// [`poll_ready`]: WebSocket::poll_ready
+    pub fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
+        match msg {
+            Message::Binary(_) => Err(Error::Unsupported("binary messages")),
+            Message::Ping(_) => Err(Error::Unsupported("pings")),
+            Message::Pong(_) => self.check_open(),
+            Message::Text(text) => {
+                self.check_open()?;
+                encode_text(text, &mut self.wr);
+                Ok(())
+            }
+            Message::Close(_) => {
+                self.check_open()?;
+                encode_close(&mut self.wr);
+                self.state = State::CloseSent {
+                    deadline: Instant::now() + self.config.close_timeout,
+                };
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes out everything queued.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let res = ready!(self.poll_write_out(cx));
+        if res.is_err() {
+            self.fail();
+        }
+        Poll::Ready(res)
+    }
+
+    /// Whether a send may leave its frame queued: received bytes are still
+    /// waiting, so `recv` will flush before its next socket read and the
+    /// answers to one read leave together.
+    pub fn may_defer(&self) -> bool {
+        !self.rd.is_empty()
+            && self.state == State::Open
+            && self.wr.len() < self.config.max_write_buffer_size
+    }
+
+    /// The next message, as [`recv`](WebSocket::recv).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         loop {
-            if let Some(frame) = self.decoder.decode(&mut self.read_buf)? {
-                return Ok(Some(frame));
+            match self.state {
+                State::Closed => return Poll::Ready(None),
+                State::Finishing { deadline } => {
+                    let done = self.poll_shutdown_io(cx).is_ready();
+                    if done || self.poll_deadline(deadline, cx).is_ready() {
+                        self.end();
+                        return Poll::Ready(self.outcome.take());
+                    }
+                    return Poll::Pending;
+                }
+                State::Open | State::CloseSent { .. } => {}
             }
-            self.flush_buf().await?;
-            if self.read_buf.is_empty() && self.read_buf.capacity() > IDLE_BUFFER_KEEP {
-                self.read_buf = BytesMut::new();
+
+            match self.decoder.decode(&mut self.rd) {
+                Ok(Some(Frame::Text(text))) => {
+                    self.release_read_buffer();
+                    if self.state == State::Open {
+                        return Poll::Ready(Some(Ok(Message::Text(text))));
+                    }
+                    // Text after our closing frame is discarded.
+                    continue;
+                }
+                Ok(Some(Frame::Close)) => {
+                    self.finish(Ok(Message::Close(None)));
+                    continue;
+                }
+                Ok(None) => self.release_read_buffer(),
+                Err(e) => {
+                    self.finish(Err(e));
+                    continue;
+                }
             }
-            self.read_buf.reserve(READ_CHUNK);
-            if self.io.read_buf(&mut self.read_buf).await? == 0 {
-                return Ok(None);
+
+            // Everything produced while handling the last read leaves now,
+            // in one write, before the next read.
+            match self.poll_write_out(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    self.fail();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Pending if self.wr.len() > self.config.max_write_buffer_size => {
+                    // The peer does not read: stop reading from it too.
+                    return self.poll_close_deadline(cx);
+                }
+                Poll::Pending => {}
+            }
+
+            match self.poll_read_more(cx) {
+                Poll::Ready(Ok(0)) => {
+                    // End of input ends the stream, whether or not the peer
+                    // sent its closing frame first (old clients often just
+                    // close the connection).
+                    self.end();
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => {
+                    self.fail();
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Pending => return self.poll_close_deadline(cx),
             }
         }
     }
 
-    /// Decodes the next frame from bytes already read, if there is one.
-    fn decode_ahead(&mut self) {
-        if self.read_buf.is_empty() {
-            return;
+    /// Nothing to read: ends the connection if our closing frame went
+    /// unanswered for too long.
+    fn poll_close_deadline(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        if let State::CloseSent { deadline } = self.state {
+            if self.poll_deadline(deadline, cx).is_ready() {
+                let _ = self.poll_shutdown_io(cx);
+                self.end();
+                return Poll::Ready(None);
+            }
         }
-        self.pending = match self.decoder.decode(&mut self.read_buf) {
-            Ok(Some(frame)) => Some(Ok(frame)),
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
+        Poll::Pending
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        match self.state {
+            State::Open => Ok(()),
+            _ => Err(Error::Closed),
+        }
+    }
+
+    /// The outcome is decided: answer with our closing frame unless it was
+    /// sent, then flush and shut down within the close timeout.
+    fn finish(&mut self, outcome: Result<Message, Error>) {
+        if self.state == State::Open {
+            encode_close(&mut self.wr);
+        }
+        self.rd = BytesMut::new();
+        self.outcome = Some(outcome);
+        self.state = State::Finishing {
+            deadline: Instant::now() + self.config.close_timeout,
         };
     }
 
-    async fn flush_buf(&mut self) -> Result<(), Error> {
-        if self.write_buf.is_empty() {
-            return Ok(());
-        }
-        let io = &mut self.io;
-        let buf = &mut self.write_buf;
-        let res = with_timeout(self.config.write_timeout, async {
-            io.write_all_buf(buf).await?;
-            io.flush().await?;
-            Ok(())
-        })
-        .await;
-        if self.write_buf.capacity() > IDLE_BUFFER_KEEP {
-            self.write_buf = BytesMut::new();
-        }
-        self.note_write(res)
+    /// The connection is over: free everything.
+    fn end(&mut self) {
+        self.state = State::Closed;
+        self.rd = BytesMut::new();
+        self.wr = BytesMut::new();
+        self.write_timer = None;
+        self.close_timer = None;
     }
 
-    /// A failed write leaves the stream in an unknown state: nothing more
-    /// may be sent.
-    fn note_write(&mut self, res: Result<(), Error>) -> Result<(), Error> {
-        if res.is_err() {
-            self.sent_close = true;
-            self.write_buf.clear();
-        }
-        res
+    /// A write failed: the stream is in an unknown state.
+    fn fail(&mut self) {
+        self.end();
+        self.outcome = None;
     }
 
-    /// Answers (or sends) the closing frame and shuts the stream down, best
-    /// effort, within the close timeout.
-    async fn shut_down(&mut self) {
-        let timeout = self.config.close_timeout;
-        let send_close = !self.sent_close;
-        self.sent_close = true;
-        let _ = tokio::time::timeout(timeout, async {
-            if send_close {
-                encode_close(&mut self.write_buf);
+    fn release_read_buffer(&mut self) {
+        if self.rd.is_empty() && self.rd.capacity() != 0 {
+            self.rd = BytesMut::new();
+        }
+    }
+
+    /// Ready once `deadline` has passed.
+    fn poll_deadline(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        if deadline <= Instant::now() {
+            return Poll::Ready(());
+        }
+        let timer = match &mut self.close_timer {
+            Some(t) => {
+                if t.deadline() != deadline {
+                    t.as_mut().reset(deadline);
+                }
+                t
             }
-            let _ = self.io.write_all_buf(&mut self.write_buf).await;
-            let _ = self.io.shutdown().await;
-        })
-        .await;
-        self.write_buf.clear();
+            None => self
+                .close_timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        timer.as_mut().poll(cx)
+    }
+
+    /// Reads more bytes into `rd` through a stack buffer.
+    fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut stack = [std::mem::MaybeUninit::<u8>::uninit(); STACK_READ];
+        let mut buf = ReadBuf::uninit(&mut stack);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        let filled = buf.filled();
+        self.rd.extend_from_slice(filled);
+        Poll::Ready(Ok(filled.len()))
+    }
+
+    /// Writes the queue out and flushes the stream, failing with
+    /// [`Error::Timeout`] when no progress is made for the write timeout.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        while !self.wr.is_empty() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.wr) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.wr.advance(n);
+                    self.write_timer = None;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Pending => return self.poll_write_timeout(cx),
+            }
+        }
+        if self.wr.capacity() != 0 {
+            self.wr = BytesMut::new();
+        }
+        match Pin::new(&mut self.io).poll_flush(cx) {
+            Poll::Ready(res) => {
+                self.write_timer = None;
+                Poll::Ready(res.map_err(Error::from))
+            }
+            Poll::Pending => self.poll_write_timeout(cx),
+        }
+    }
+
+    /// A write is blocked: pending until the write timeout, then an error.
+    fn poll_write_timeout(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let limit = self.config.write_timeout;
+        let timer = self
+            .write_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        ready!(timer.as_mut().poll(cx));
+        self.write_timer = None;
+        Poll::Ready(Err(Error::Timeout))
+    }
+
+    /// Flushes, then shuts the write side down.
+    fn poll_shutdown_io(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_write_out(cx))?;
+        Pin::new(&mut self.io)
+            .poll_shutdown(cx)
+            .map_err(Error::from)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        WebSocket::poll_ready(self.get_mut(), cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        WebSocket::start_send(self.get_mut(), &item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        WebSocket::poll_flush(self.get_mut(), cx)
+    }
+
+    /// Sends the closing frame (unless it was sent) and flushes. The
+    /// peer's answer is read by `recv` / the `Stream` side.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.state == State::Open {
+            this.start_send(&Message::Close(None))?;
+        }
+        this.poll_flush(cx)
     }
 }
 
@@ -343,7 +585,7 @@ async fn with_timeout<T>(
 pub async fn accept<S>(
     mut io: S,
     req: &http::Request<()>,
-    mut leftover: BytesMut,
+    leftover: BytesMut,
     secure: bool,
     protocol: Option<&str>,
     config: Config,
@@ -351,9 +593,29 @@ pub async fn accept<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    if let Err(e) = handshake::response(req, secure, protocol) {
-        return Err(reject(&mut io, e, &config).await);
+    match handshake::response(req, secure, protocol) {
+        Ok(res) => accept_with_response(io, req, &res, leftover, config).await,
+        Err(e) => Err(reject(&mut io, e, &config).await),
     }
+}
+
+/// [`accept`] with the `101` response already built by
+/// [`handshake::response`], perhaps with headers the application added
+/// (a `Set-Cookie`, say).
+///
+/// # Errors
+///
+/// As [`accept`].
+pub async fn accept_with_response<S>(
+    mut io: S,
+    req: &http::Request<()>,
+    res: &http::Response<()>,
+    mut leftover: BytesMut,
+    config: Config,
+) -> Result<WebSocket<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let read = tokio::time::timeout(config.handshake_timeout, read_key3(&mut io, &mut leftover));
     let key3 = match read.await {
         Ok(Ok(key3)) => key3,
@@ -362,7 +624,7 @@ where
         Err(_) => return Err(reject(&mut io, HandshakeError::Timeout, &config).await),
     };
     let mut out = BytesMut::new();
-    if let Err(e) = handshake::encode_response(req, &key3, secure, protocol, &mut out) {
+    if let Err(e) = handshake::encode_answer(req, res, &key3, &mut out) {
         return Err(reject(&mut io, e, &config).await);
     }
     with_timeout(config.write_timeout, async {

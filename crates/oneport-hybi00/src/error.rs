@@ -1,6 +1,7 @@
 //! The crate's error type.
 
 use http::StatusCode;
+use oneport_rfc6455::CloseCode;
 
 use crate::handshake::HandshakeError;
 
@@ -67,11 +68,11 @@ impl Error {
     /// for a malformed frame. hybi-00 never sends it (its closing frame has
     /// no code); it is for logs and for servers that present both versions
     /// alike. `None` for local and handshake errors.
-    pub fn close_code(&self) -> Option<u16> {
+    pub fn close_code(&self) -> Option<CloseCode> {
         match self {
-            Error::FrameTooLarge { .. } => Some(1009),
-            Error::InvalidUtf8 => Some(1007),
-            Error::InvalidFrame(_) => Some(1002),
+            Error::FrameTooLarge { .. } => Some(CloseCode::TOO_BIG),
+            Error::InvalidUtf8 => Some(CloseCode::INVALID_PAYLOAD),
+            Error::InvalidFrame(_) => Some(CloseCode::PROTOCOL),
             _ => None,
         }
     }
@@ -100,10 +101,16 @@ mod tests {
         assert_eq!(e.close_code(), None);
         assert!(e.is_remote());
         let e = Error::FrameTooLarge { size: 2, max: 1 };
-        assert_eq!(e.close_code(), Some(1009));
+        assert_eq!(e.close_code(), Some(CloseCode::TOO_BIG));
         assert_eq!(e.status(), None);
-        assert_eq!(Error::InvalidUtf8.close_code(), Some(1007));
-        assert_eq!(Error::InvalidFrame("x").close_code(), Some(1002));
+        assert_eq!(
+            Error::InvalidUtf8.close_code(),
+            Some(CloseCode::INVALID_PAYLOAD)
+        );
+        assert_eq!(
+            Error::InvalidFrame("x").close_code(),
+            Some(CloseCode::PROTOCOL)
+        );
         assert!(!Error::Unsupported("binary messages").is_remote());
         assert_eq!(
             Error::Unsupported("binary messages").to_string(),

@@ -9,7 +9,8 @@
 //! that type `0xFF` with length zero (`0xFF 0x00`) starts the closing
 //! handshake.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
+use oneport_rfc6455::Utf8Bytes;
 
 use crate::{Config, Error};
 
@@ -25,8 +26,8 @@ const LENGTH_FLAG: u8 = 0x80;
 /// A frame the application sees. Discarded frames never surface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    /// A text message; the bytes are valid UTF-8.
-    Text(Bytes),
+    /// A text message, validated as UTF-8 once, here.
+    Text(Utf8Bytes),
     /// The peer started (or answered) the closing handshake with `0xFF 0x00`.
     Close,
 }
@@ -163,10 +164,10 @@ impl Decoder {
                     let payload = buf.split_to(scanned + at).freeze();
                     buf.advance(1);
                     self.state = State::Type;
-                    if simdutf8::basic::from_utf8(&payload).is_err() {
-                        return self.fail(Error::InvalidUtf8);
-                    }
-                    return Ok(Some(Frame::Text(payload)));
+                    return match Utf8Bytes::try_from(payload) {
+                        Ok(text) => Ok(Some(Frame::Text(text))),
+                        Err(_) => self.fail(Error::InvalidUtf8),
+                    };
                 }
                 State::SkipSentinel { seen } => {
                     let found = buf.iter().position(|&b| b == SENTINEL);
@@ -315,7 +316,7 @@ mod tests {
     }
 
     fn text(s: &str) -> Frame {
-        Frame::Text(Bytes::copy_from_slice(s.as_bytes()))
+        Frame::Text(Utf8Bytes::from(s.to_owned()))
     }
 
     #[test]

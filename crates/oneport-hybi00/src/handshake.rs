@@ -256,6 +256,24 @@ pub fn encode_response<B>(
     dst: &mut BytesMut,
 ) -> Result<(), HandshakeError> {
     let res = response(req, secure, protocol)?;
+    encode_answer(req, &res, key3, dst)
+}
+
+/// Writes `res` (a [`response`] for `req`, to which the application may
+/// have added headers such as `Set-Cookie`) and the 16 answer bytes for
+/// `req`'s keys and `key3` into `dst`. The status line is always the
+/// draft's `HTTP/1.1 101 WebSocket Protocol Handshake`, which old clients
+/// compare byte for byte.
+///
+/// # Errors
+///
+/// The key errors of [`challenge`].
+pub fn encode_answer<B>(
+    req: &Request<B>,
+    res: &Response<()>,
+    key3: &[u8; KEY3_LEN],
+    dst: &mut BytesMut,
+) -> Result<(), HandshakeError> {
     let (key1, key2) = keys(req)?;
     let answer = challenge(key1, key2, key3)?;
     dst.reserve(256);

@@ -18,11 +18,12 @@
 //! ```text
 //!  request head + 8 bytes ──► handshake::encode_response ──► 101 head + 16 bytes
 //!
-//!  socket bytes ──► BytesMut ──► Decoder::decode ──► Frame::Text(Bytes) / Frame::Close
+//!  socket bytes ──► BytesMut ──► Decoder::decode ──► Frame::Text(Utf8Bytes) / Frame::Close
 //!                                   (discards length-prefixed frames)
 //!  &str ──► encode_text ──► 0x00 … 0xFF ──► socket        encode_close ──► 0xFF 0x00
 //!
-//!  feature `tokio`:  accept / connect ──► WebSocket<S> { recv, send_text, close }
+//!  feature `tokio`:  accept / connect ──► WebSocket<S> { recv, send, feed, flush, close }
+//!                    Message::Text in and out, Message::Close(None) for 0xFF 0x00
 //! ```
 //!
 //! # Example
@@ -52,8 +53,9 @@
 //!
 //! # Cargo features
 //!
-//! - `tokio` (default): [`WebSocket`] over any `AsyncRead + AsyncWrite`, the
-//!   server's [`accept`] and the client's [`connect`]. Without it the crate
+//! - `tokio` (default): [`WebSocket`] over any `AsyncRead + AsyncWrite`
+//!   (with `Stream` and `Sink`), the server's [`accept`] and the client's
+//!   [`connect`]. Without it the crate
 //!   pulls in no tokio.
 //!
 //! Design notes and limits: `docs/hybi00.md` in the repository.
@@ -84,7 +86,11 @@ pub use config::{
 pub use error::Error;
 pub use frame::{Decoder, Frame, MAX_LENGTH_BYTES, encode_close, encode_text};
 pub use handshake::{HandshakeError, is_hybi00_request};
+/// The message model, shared with RFC 6455 so that one handler serves both.
+pub use oneport_rfc6455::{CloseCode, CloseFrame, Message, Utf8Bytes};
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use conn::{WebSocket, accept, client_handshake, connect, connect_with_config};
+pub use conn::{
+    WebSocket, accept, accept_with_response, client_handshake, connect, connect_with_config,
+};

@@ -136,7 +136,7 @@ proptest! {
         if let Ok(frames) = decode_split(&config, &input, &cuts) {
             for f in frames {
                 if let Frame::Text(t) = f {
-                    prop_assert!(std::str::from_utf8(&t).is_ok());
+                    prop_assert!(std::str::from_utf8(t.as_bytes()).is_ok());
                     prop_assert!(t.len() <= max);
                 }
             }

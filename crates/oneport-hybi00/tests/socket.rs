@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use oneport_hybi00::handshake::{self, HandshakeError};
-use oneport_hybi00::{Config, Error, WebSocket, accept, connect, connect_with_config};
+use oneport_hybi00::{
+    CloseCode, Config, Error, Message, WebSocket, accept, connect, connect_with_config,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -54,10 +56,9 @@ async fn echo_once(config: Config) -> (String, JoinHandle<Option<Error>>) {
         let mut ws = task.await.unwrap().unwrap();
         while let Some(msg) = ws.recv().await {
             match msg {
-                Ok(text) => {
-                    let text = std::str::from_utf8(&text).unwrap().to_owned();
-                    ws.send_text(&text).await.unwrap();
-                }
+                Ok(Message::Text(text)) => ws.send_text(&text).await.unwrap(),
+                Ok(Message::Close(None)) => {}
+                Ok(other) => panic!("hybi-00 delivered {other:?}"),
                 Err(e) => return Some(e),
             }
         }
@@ -113,7 +114,7 @@ async fn accept_and_connect_echo() {
         for msg in ["hello", "", "héllo wörld €", long.as_str()] {
             ws.send_text(msg).await.unwrap();
             let got = ws.recv().await.unwrap().unwrap();
-            assert_eq!(got, msg.as_bytes());
+            assert_eq!(got, Message::Text(msg.to_owned().into()));
         }
         ws.close().await.unwrap();
         assert!(ws.recv().await.is_none(), "nothing after close");
@@ -139,7 +140,13 @@ async fn server_initiated_close_is_answered() {
             assert!(ws.recv().await.is_none());
         });
         let mut ws = connect(&format!("ws://{addr}/")).await.unwrap();
-        assert_eq!(ws.recv().await.unwrap().unwrap(), "bye".as_bytes());
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap(),
+            Message::Text("bye".into())
+        );
+        // The server's 0xFF 0x00 arrives as a Close without a code, already
+        // answered; then the stream ends.
+        assert_eq!(ws.recv().await.unwrap().unwrap(), Message::Close(None));
         assert!(ws.recv().await.is_none(), "the close ends the stream");
         assert!(matches!(ws.send_text("x").await, Err(Error::Closed)));
         server.await.unwrap();
@@ -174,7 +181,7 @@ async fn invalid_utf8_closes_the_connection() {
         assert_eq!(wire, b"\x00ok\xFF\xFF\x00", "no echo after the bad frame");
         let err = echo.await.unwrap().expect("an error");
         assert!(matches!(err, Error::InvalidUtf8), "{err}");
-        assert_eq!(err.close_code(), Some(1007));
+        assert_eq!(err.close_code(), Some(CloseCode::INVALID_PAYLOAD));
     })
     .await
     .unwrap();
@@ -354,7 +361,10 @@ async fn key_bytes_arriving_late_in_pieces_are_fine() {
             io.write_all(piece).await.unwrap();
         }
         let mut ws = task.await.unwrap().unwrap();
-        assert_eq!(ws.recv().await.unwrap().unwrap(), "hi".as_bytes());
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap(),
+            Message::Text("hi".into())
+        );
         let mut answer = vec![0u8; 512];
         let n = io.read(&mut answer).await.unwrap();
         assert!(answer[..n].ends_with(b"fQJ,fN/4F4!~K~MH"));
@@ -369,16 +379,22 @@ async fn what_hybi00_cannot_carry_is_a_typed_error() {
         let (addr, echo) = echo_once(Config::default()).await;
         let mut ws = connect(&format!("ws://{addr}/")).await.unwrap();
         assert!(matches!(
-            ws.send_binary(b"\x01").await,
+            ws.send(Message::Binary(bytes::Bytes::from_static(b"\x01")))
+                .await,
             Err(Error::Unsupported(_))
         ));
         assert!(matches!(
-            ws.send_ping(b"").await,
+            ws.send(Message::Ping(bytes::Bytes::new())).await,
             Err(Error::Unsupported(_))
         ));
+        // A pong is accepted and sends nothing.
+        ws.send(Message::Pong(bytes::Bytes::new())).await.unwrap();
         // The connection is still fine.
         ws.send_text("still here").await.unwrap();
-        assert_eq!(ws.recv().await.unwrap().unwrap(), "still here".as_bytes());
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap(),
+            Message::Text("still here".into())
+        );
         ws.close().await.unwrap();
         assert!(echo.await.unwrap().is_none());
         assert!(matches!(
@@ -509,8 +525,11 @@ async fn pipelined_echo(count: usize, config: Config) -> (usize, Vec<u8>) {
     // Everything arrives in the leftover, as after a pipelined handshake.
     let mut ws = WebSocket::from_raw_socket(io, config, BytesMut::from(&input[..]));
     while let Some(msg) = ws.recv().await {
-        let text = String::from_utf8(msg.unwrap().to_vec()).unwrap();
-        ws.send_text(&text).await.unwrap();
+        match msg.unwrap() {
+            Message::Text(text) => ws.send_text(&text).await.unwrap(),
+            Message::Close(None) => {}
+            other => panic!("unexpected {other:?}"),
+        }
     }
     drop(ws);
     let mut wire = Vec::new();
@@ -552,7 +571,10 @@ async fn the_write_buffer_is_bounded() {
         let mut ws = connect(&format!("ws://{addr}/")).await.unwrap();
         let big = "x".repeat(10_000);
         ws.send_text(&big).await.unwrap();
-        assert_eq!(ws.recv().await.unwrap().unwrap(), big.as_bytes());
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap(),
+            Message::Text(big.clone().into())
+        );
         ws.close().await.unwrap();
         assert!(echo.await.unwrap().is_none());
     })

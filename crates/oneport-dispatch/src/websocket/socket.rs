@@ -1,0 +1,965 @@
+//! The socket a WebSocket handler holds, for both protocol versions, its
+//! split halves, and the lifecycle that closes it cleanly when the last of
+//! them is dropped.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use oneport_rfc6455::{CloseCode, CloseFrame, Message, Utf8Bytes};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::dispatcher::{BoxFuture, Shutdown};
+use crate::error::{Error, Kind};
+
+/// Which WebSocket protocol a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Version {
+    /// RFC 6455 (`Sec-WebSocket-Version: 13`).
+    Rfc6455,
+    /// The hixie-76 / hybi-00 draft: text messages only.
+    Hybi00,
+}
+
+/// A byte stream a [`WebSocket`] can run over: TCP (the default), and
+/// later TLS or Unix sockets, without a new socket type.
+pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
+
+/// The protocol engine: both have the same shape (RFC 6455's messages in
+/// and out), so everything above this enum is written once.
+enum Inner<S> {
+    Rfc6455(oneport_rfc6455::WebSocket<S>),
+    Hybi00(oneport_hybi00::WebSocket<S>),
+}
+
+fn rfc6455_err(e: oneport_rfc6455::Error) -> Error {
+    use oneport_rfc6455::Error as E;
+    let kind = match e {
+        E::AlreadyClosed | E::ConnectionClosed => Kind::Closed,
+        E::Timeout => Kind::Timeout,
+        _ => Kind::WebSocket,
+    };
+    Error::with(kind, e)
+}
+
+fn hybi00_err(e: oneport_hybi00::Error) -> Error {
+    use oneport_hybi00::Error as E;
+    let kind = match e {
+        E::Unsupported(_) => Kind::Unsupported,
+        E::Closed => Kind::Closed,
+        E::Timeout => Kind::Timeout,
+        _ => Kind::WebSocket,
+    };
+    Error::with(kind, e)
+}
+
+impl<S: Transport> Inner<S> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        match self {
+            Inner::Rfc6455(ws) => futures_core::Stream::poll_next(Pin::new(ws), cx)
+                .map(|m| m.map(|r| r.map_err(rfc6455_err))),
+            Inner::Hybi00(ws) => ws.poll_recv(cx).map(|m| m.map(|r| r.map_err(hybi00_err))),
+        }
+    }
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self {
+            Inner::Rfc6455(ws) => {
+                futures_sink::Sink::poll_ready(Pin::new(ws), cx).map_err(rfc6455_err)
+            }
+            Inner::Hybi00(ws) => ws.poll_ready(cx).map_err(hybi00_err),
+        }
+    }
+
+    fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
+        match self {
+            Inner::Rfc6455(ws) => {
+                futures_sink::Sink::start_send(Pin::new(ws), msg.clone()).map_err(rfc6455_err)
+            }
+            Inner::Hybi00(ws) => ws.start_send(msg).map_err(hybi00_err),
+        }
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self {
+            Inner::Rfc6455(ws) => {
+                futures_sink::Sink::poll_flush(Pin::new(ws), cx).map_err(rfc6455_err)
+            }
+            Inner::Hybi00(ws) => ws.poll_flush(cx).map_err(hybi00_err),
+        }
+    }
+
+    fn close_timeout(&self) -> Duration {
+        match self {
+            Inner::Rfc6455(ws) => ws.config().close_timeout,
+            Inner::Hybi00(ws) => ws.config().close_timeout,
+        }
+    }
+
+    fn version(&self) -> Version {
+        match self {
+            Inner::Rfc6455(_) => Version::Rfc6455,
+            Inner::Hybi00(_) => Version::Hybi00,
+        }
+    }
+}
+
+/// The close status RFC 6455 §7.1.5 gives a connection that ended without
+/// a code: 1005 when a Close carried none, 1006 when none was exchanged.
+fn status(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }
+}
+
+/// Everything one connection holds, shared by the socket and its halves.
+struct Conn<S> {
+    inner: Inner<S>,
+    /// The close's code and reason once known, whoever sent it.
+    status: Option<CloseFrame>,
+    protocol: Option<String>,
+    peer: Option<SocketAddr>,
+    shutdown: Shutdown,
+    /// The shutdown signal, made on the first receive and polled by every
+    /// one after it (one registration per connection, not per message);
+    /// `None` before that and once it fired.
+    stop: Option<BoxFuture<'static, ()>>,
+    /// After the server began shutting down and our Close 1001 went out:
+    /// what still arrives is discarded until the handshake ends.
+    draining: Draining,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Draining {
+    No,
+    Yes,
+}
+
+impl<S: Transport> Conn<S> {
+    fn new(
+        inner: Inner<S>,
+        protocol: Option<String>,
+        peer: Option<SocketAddr>,
+        shutdown: Shutdown,
+    ) -> Self {
+        Self {
+            inner,
+            status: None,
+            protocol,
+            peer,
+            shutdown,
+            stop: None,
+            draining: Draining::No,
+        }
+    }
+
+    fn note(&mut self, frame: CloseFrame) {
+        if self.status.is_none() {
+            self.status = Some(frame);
+        }
+    }
+
+    /// Records what a received item says about the close.
+    fn note_received(&mut self, item: &Option<Result<Message, Error>>) {
+        match item {
+            Some(Ok(Message::Close(frame))) => {
+                let frame = frame
+                    .clone()
+                    .unwrap_or_else(|| status(CloseCode::NO_STATUS, ""));
+                self.note(frame);
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                let sent = std::error::Error::source(e).and_then(|s| {
+                    if let Some(e) = s.downcast_ref::<oneport_rfc6455::Error>() {
+                        e.close_code()
+                    } else if let Some(e) = s.downcast_ref::<oneport_hybi00::Error>() {
+                        e.close_code()
+                    } else {
+                        None
+                    }
+                });
+                let frame = match sent {
+                    Some(code) => status(code, ""),
+                    None if e.is_timeout() => status(CloseCode::AWAY, "idle timeout"),
+                    None => status(CloseCode::ABNORMAL, ""),
+                };
+                self.note(frame);
+            }
+            None => self.note(status(CloseCode::ABNORMAL, "")),
+        }
+    }
+
+    fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
+        self.inner.start_send(msg)?;
+        if let Message::Close(frame) = msg {
+            let frame = frame
+                .clone()
+                .unwrap_or_else(|| status(CloseCode::NO_STATUS, ""));
+            self.note(frame);
+        }
+        Ok(())
+    }
+
+    /// The next message; on shutdown, closes with 1001 and ends.
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            // The message first: while data keeps arriving the stop signal
+            // need not be polled at all.
+            if let Poll::Ready(item) = self.inner.poll_recv(cx) {
+                self.note_received(&item);
+                if self.draining == Draining::Yes && item.is_some() {
+                    continue;
+                }
+                return Poll::Ready(item);
+            }
+            if self.draining == Draining::Yes {
+                return Poll::Pending;
+            }
+            let stop = self.stop.get_or_insert_with(|| self.shutdown.waiter());
+            if stop.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.stop = None;
+            self.draining = Draining::Yes;
+            // If a Close was already sent this fails, and the handshake
+            // under way simply finishes.
+            let _ = self.start_send(&Message::Close(Some(status(
+                CloseCode::AWAY,
+                "server shutting down",
+            ))));
+        }
+    }
+
+    async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        let close = match &msg {
+            Message::Close(frame) => Some(
+                frame
+                    .clone()
+                    .unwrap_or_else(|| status(CloseCode::NO_STATUS, "")),
+            ),
+            _ => None,
+        };
+        match &mut self.inner {
+            Inner::Rfc6455(ws) => ws.send(msg).await.map_err(rfc6455_err)?,
+            Inner::Hybi00(ws) => ws.send(msg).await.map_err(hybi00_err)?,
+        }
+        if let Some(frame) = close {
+            self.note(frame);
+        }
+        Ok(())
+    }
+
+    async fn feed(&mut self, msg: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        self.start_send(&msg)
+    }
+
+    async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.inner.poll_flush(cx)).await
+    }
+
+    /// The whole closing handshake: our Close (unless one went out), the
+    /// peer's answer within the close timeout, then the transport closed.
+    async fn close(&mut self, frame: CloseFrame) -> Result<(), Error> {
+        self.note(frame.clone());
+        match &mut self.inner {
+            Inner::Rfc6455(ws) => ws.close(Some(frame)).await.map_err(rfc6455_err),
+            Inner::Hybi00(ws) => ws.close().await.map_err(hybi00_err),
+        }
+    }
+
+    /// What happens when the last handle is dropped: whatever is queued
+    /// goes out, then a Close (1000, or 1001 during shutdown) unless one
+    /// was sent, then the peer's Close is awaited for at most the close
+    /// timeout, and the transport is closed.
+    async fn finish(mut self: Box<Self>) {
+        let code = if self.shutdown.is_shutting_down() {
+            status(CloseCode::AWAY, "server shutting down")
+        } else {
+            status(CloseCode::NORMAL, "")
+        };
+        // The engines bound every step by the close timeout already; this
+        // is a backstop against a transport that never completes a write.
+        let limit = self.inner.close_timeout().saturating_mul(2);
+        let _ = tokio::time::timeout(limit, self.close(code)).await;
+    }
+}
+
+/// Where a socket goes when its last handle is dropped.
+enum Home<S> {
+    /// The connection's task waits for it, and finishes it.
+    Task(oneshot::Sender<Box<Conn<S>>>),
+    /// Nobody waits: it is finished on a task of its own.
+    Detached,
+}
+
+impl<S: Transport> Home<S> {
+    fn send(self, conn: Box<Conn<S>>) {
+        let conn = match self {
+            Home::Task(tx) => match tx.send(conn) {
+                Ok(()) => return,
+                Err(conn) => conn,
+            },
+            Home::Detached => conn,
+        };
+        // Outside a runtime nothing can run the handshake: the transport
+        // is simply dropped.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(conn.finish());
+        }
+    }
+}
+
+/// Waits for the socket made by [`WebSocket::homed`] to be dropped, then
+/// finishes its closing handshake.
+pub(crate) struct Homecoming<S> {
+    rx: oneshot::Receiver<Box<Conn<S>>>,
+}
+
+impl<S: Transport> Homecoming<S> {
+    /// Completes when the handler's socket (or its last half) was dropped
+    /// and the connection is closed.
+    pub(crate) async fn finish(self) {
+        if let Ok(conn) = self.rx.await {
+            conn.finish().await;
+        }
+    }
+}
+
+/// A server-side WebSocket, whichever protocol version the client spoke,
+/// over any [`Transport`] (TCP by default).
+///
+/// Handlers are written once against this type. What hybi-00 cannot carry
+/// is explicit: [`send`](WebSocket::send) of a binary message or a ping on
+/// a hybi-00 connection returns an error for which
+/// [`Error::is_unsupported`] holds, a pong is a no-op, and a close code is
+/// not transmitted. Check [`WebSocket::version`] or
+/// [`WebSocket::supports_binary`] to adapt.
+///
+/// # Receiving
+///
+/// [`recv`](WebSocket::recv) (or the `Stream` impl) returns text and binary
+/// messages, and on RFC 6455 pings and pongs too (pings are answered
+/// already). A Close from the peer is answered and returned once as
+/// [`Message::Close`], then `None`. When the server shuts down, `recv`
+/// closes the connection with 1001 ("going away") and returns `None`.
+/// `recv` is cancel-safe: dropping its future loses nothing.
+///
+/// # Sending
+///
+/// [`send`](WebSocket::send) queues a message and writes it out, except
+/// while received bytes are still waiting to be read: then it stays queued
+/// and leaves with the other answers to the same read, in one write,
+/// before `recv` waits for the socket. [`feed`](WebSocket::feed) only
+/// queues; [`flush`](WebSocket::flush) writes everything queued. The
+/// `Sink` impl does the same.
+///
+/// # Closing, and what happens when the handler returns
+///
+/// [`close`](WebSocket::close) runs the closing handshake. A socket that is
+/// dropped (when the handler returns, or when both halves of a
+/// [`split`](WebSocket::split) are dropped) is closed the same way: what is
+/// queued is written, a Close 1000 (1001 during shutdown; `FF 00` on
+/// hybi-00) is sent unless one was, the peer's Close is awaited for at most
+/// the close timeout, and then the connection is closed. No frame a
+/// handler sent is lost by returning.
+///
+/// # Splitting
+///
+/// [`split`](WebSocket::split) gives a [`WsReceiver`] and a [`WsSender`]
+/// that can live in different tasks: the receiver keeps answering pings and
+/// the closing handshake while the sender sends.
+pub struct WebSocket<S: Transport = TcpStream> {
+    /// Always `Some` while the user holds the socket; taken by `split`
+    /// and `drop`.
+    conn: Option<Box<Conn<S>>>,
+    home: Option<Home<S>>,
+}
+
+impl<S: Transport> fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("WebSocket");
+        if let Some(c) = &self.conn {
+            d.field("version", &c.inner.version())
+                .field("protocol", &c.protocol)
+                .field("status", &c.status);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+impl<S: Transport> Drop for WebSocket<S> {
+    fn drop(&mut self) {
+        if let (Some(conn), Some(home)) = (self.conn.take(), self.home.take()) {
+            home.send(conn);
+        }
+    }
+}
+
+/// The error for a socket used after it was taken apart (which the API
+/// does not allow; kept for completeness instead of a panic).
+fn gone() -> Error {
+    Error::new(Kind::Closed)
+}
+
+impl<S: Transport> WebSocket<S> {
+    fn with_home(
+        inner: Inner<S>,
+        protocol: Option<String>,
+        peer: Option<SocketAddr>,
+        shutdown: Shutdown,
+        home: Home<S>,
+    ) -> Self {
+        Self {
+            conn: Some(Box::new(Conn::new(inner, protocol, peer, shutdown))),
+            home: Some(home),
+        }
+    }
+
+    /// A socket whose connection task waits, through the returned
+    /// [`Homecoming`], to finish it once the handler lets go of it.
+    pub(crate) fn homed(
+        inner: Engine<S>,
+        protocol: Option<String>,
+        peer: Option<SocketAddr>,
+        shutdown: Shutdown,
+    ) -> (Self, Homecoming<S>) {
+        let (tx, rx) = oneshot::channel();
+        let ws = Self::with_home(inner.0, protocol, peer, shutdown, Home::Task(tx));
+        (ws, Homecoming { rx })
+    }
+
+    /// Wraps an RFC 6455 socket whose handshake is done, over any
+    /// transport; `protocol` is the subprotocol agreed and `peer` the
+    /// client's address, if known. Dropped, it is closed on a task of its
+    /// own (see the type's docs).
+    pub fn from_rfc6455(
+        ws: oneport_rfc6455::WebSocket<S>,
+        protocol: Option<String>,
+        peer: Option<SocketAddr>,
+    ) -> Self {
+        Self::with_home(
+            Inner::Rfc6455(ws),
+            protocol,
+            peer,
+            Shutdown::never(),
+            Home::Detached,
+        )
+    }
+
+    /// Wraps a hybi-00 socket whose handshake is done, as
+    /// [`from_rfc6455`](WebSocket::from_rfc6455).
+    pub fn from_hybi00(
+        ws: oneport_hybi00::WebSocket<S>,
+        protocol: Option<String>,
+        peer: Option<SocketAddr>,
+    ) -> Self {
+        Self::with_home(
+            Inner::Hybi00(ws),
+            protocol,
+            peer,
+            Shutdown::never(),
+            Home::Detached,
+        )
+    }
+
+    fn conn(&mut self) -> Result<&mut Conn<S>, Error> {
+        self.conn.as_deref_mut().ok_or_else(gone)
+    }
+
+    /// The protocol version in use.
+    pub fn version(&self) -> Version {
+        self.conn
+            .as_ref()
+            .map_or(Version::Rfc6455, |c| c.inner.version())
+    }
+
+    /// Whether binary messages (and pings) can be sent.
+    pub fn supports_binary(&self) -> bool {
+        self.version() == Version::Rfc6455
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.conn.as_ref().and_then(|c| c.protocol.as_deref())
+    }
+
+    /// The client's address, when the transport has one.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.conn.as_ref().and_then(|c| c.peer)
+    }
+
+    /// Whether the closing handshake has begun (a Close was sent or
+    /// received) or the connection ended: nothing more can be sent.
+    pub fn is_closed(&self) -> bool {
+        self.conn.as_ref().is_none_or(|c| c.status.is_some())
+    }
+
+    /// The close's code and reason once known, whoever sent it first: the
+    /// peer's Close, ours, or for a connection that failed the code we
+    /// closed it with. Per RFC 6455 §7.1.5, a Close without a code reads
+    /// as 1005 and a connection that ended without a Close as 1006. On
+    /// hybi-00, whose closing frame has no code, a close from the peer
+    /// reads as 1005.
+    pub fn close_status(&self) -> Option<CloseFrame> {
+        self.conn.as_ref().and_then(|c| c.status.clone())
+    }
+
+    /// The next message: text or binary (and pings/pongs on RFC 6455).
+    /// Pings are answered automatically. A close from the peer is answered
+    /// and reported once as `Message::Close`; then `None`. Cancel-safe.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        let conn = self.conn.as_deref_mut()?;
+        poll_fn(|cx| conn.poll_recv(cx)).await
+    }
+
+    /// Sends a message (see the type's docs for when it is written).
+    ///
+    /// # Errors
+    ///
+    /// On hybi-00, a binary message or a ping is [`Error::is_unsupported`];
+    /// a pong is ignored and a close starts the closing handshake. After a
+    /// Close, [`Error::is_closed`]; socket failures are errors too.
+    pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        self.conn()?.send(msg).await
+    }
+
+    /// Sends a text message.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send`](WebSocket::send).
+    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), Error> {
+        self.send(Message::Text(Utf8Bytes::from(text.into()))).await
+    }
+
+    /// Queues a message without writing it, waiting only while the write
+    /// queue is full. [`flush`](WebSocket::flush), the next `send` or the
+    /// next `recv` that waits for the socket writes it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send`](WebSocket::send).
+    pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
+        self.conn()?.feed(msg).await
+    }
+
+    /// Writes everything queued.
+    ///
+    /// # Errors
+    ///
+    /// Socket failures.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.conn()?.flush().await
+    }
+
+    /// Closes the connection with a status code and reason (on hybi-00 the
+    /// code and reason are not transmitted), waiting at most the close
+    /// timeout for the peer's answer.
+    ///
+    /// # Errors
+    ///
+    /// An invalid code or reason (nothing is sent), a timeout or a socket
+    /// failure.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason.to_owned()),
+        };
+        self.conn()?.close(frame).await
+    }
+
+    /// Splits into a receiving and a sending half that can be used from
+    /// different tasks. They share the connection behind a mutex held only
+    /// for the duration of each poll (never across an await). With split
+    /// halves every send writes through. The connection is closed, as a
+    /// dropped socket is, when both halves are dropped.
+    pub fn split(mut self) -> (WsReceiver<S>, WsSender<S>) {
+        let shared = Arc::new(Shared {
+            conn: Mutex::new(self.conn.take()),
+            home: self.home.take(),
+            wakers: Arc::default(),
+        });
+        (
+            WsReceiver {
+                shared: Arc::clone(&shared),
+            },
+            WsSender { shared },
+        )
+    }
+}
+
+/// A protocol engine, ready to be wrapped in a [`WebSocket`].
+pub(crate) struct Engine<S>(Inner<S>);
+
+impl<S> Engine<S> {
+    pub(crate) fn rfc6455(ws: oneport_rfc6455::WebSocket<S>) -> Self {
+        Engine(Inner::Rfc6455(ws))
+    }
+
+    pub(crate) fn hybi00(ws: oneport_hybi00::WebSocket<S>) -> Self {
+        Engine(Inner::Hybi00(ws))
+    }
+}
+
+impl<S: Transport> futures_core::Stream for WebSocket<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut().conn.as_deref_mut() {
+            Some(conn) => conn.poll_recv(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+impl<S: Transport> futures_sink::Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.get_mut().conn() {
+            Ok(conn) => conn.inner.poll_ready(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        self.get_mut().conn()?.start_send(&item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.get_mut().conn() {
+            Ok(conn) => conn.inner.poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// Sends a Close 1000 (unless one was sent) and flushes. The peer's
+    /// answer is read by `recv` / the `Stream` side.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.get_mut().conn() {
+            Ok(conn) => conn.poll_close_sink(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl<S: Transport> Conn<S> {
+    fn poll_close_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.status.is_none() {
+            self.start_send(&Message::Close(Some(status(CloseCode::NORMAL, ""))))?;
+        }
+        self.inner.poll_flush(cx)
+    }
+}
+
+/// Wakes both halves' tasks. A transport remembers only the last waker
+/// given to it for each direction; passing it this fan-out instead keeps
+/// one half (the receiver flushing a pong, say) from taking the other's
+/// wake-up. Kept apart from [`Shared`] so that a waker held by the
+/// transport never keeps the connection itself alive.
+#[derive(Default)]
+struct Fanout {
+    slots: Mutex<[Option<Waker>; 2]>,
+}
+
+#[derive(Clone, Copy)]
+enum Half {
+    Receiver = 0,
+    Sender = 1,
+}
+
+impl Fanout {
+    fn register(&self, half: Half, waker: &Waker) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut slots[half as usize] {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+    }
+}
+
+impl Wake for Fanout {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let woken = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            [slots[0].take(), slots[1].take()]
+        };
+        for w in woken.into_iter().flatten() {
+            w.wake();
+        }
+    }
+}
+
+/// The connection shared by two halves; dropping the last half sends it
+/// home to be closed.
+struct Shared<S: Transport> {
+    conn: Mutex<Option<Box<Conn<S>>>>,
+    home: Option<Home<S>>,
+    wakers: Arc<Fanout>,
+}
+
+impl<S: Transport> Shared<S> {
+    fn lock(&self) -> MutexGuard<'_, Option<Box<Conn<S>>>> {
+        // A panic while polling cannot leave the connection half-updated
+        // in a way that matters more than the panic itself; keep going.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Polls `f` on the connection with the fan-out waker, registering
+    /// `half`'s task in it.
+    fn poll<T>(
+        &self,
+        half: Half,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Conn<S>, &mut Context<'_>) -> Poll<T>,
+        gone: impl FnOnce() -> T,
+    ) -> Poll<T> {
+        self.wakers.register(half, cx.waker());
+        let waker = Waker::from(Arc::clone(&self.wakers));
+        let mut cx = Context::from_waker(&waker);
+        match self.lock().as_deref_mut() {
+            Some(conn) => f(conn, &mut cx),
+            None => Poll::Ready(gone()),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Conn<S>) -> T) -> Option<T> {
+        self.lock().as_deref().map(f)
+    }
+}
+
+impl<S: Transport> Drop for Shared<S> {
+    fn drop(&mut self) {
+        let conn = self
+            .conn
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let (Some(conn), Some(home)) = (conn, self.home.take()) {
+            home.send(conn);
+        }
+    }
+}
+
+/// The receiving half of a [`WebSocket`], from
+/// [`split`](WebSocket::split): a `Stream` of messages. It keeps answering
+/// pings and the peer's Close, and ends with 1001 on server shutdown, as
+/// [`WebSocket::recv`] does.
+pub struct WsReceiver<S: Transport = TcpStream> {
+    shared: Arc<Shared<S>>,
+}
+
+/// The sending half of a [`WebSocket`], from
+/// [`split`](WebSocket::split): a `Sink` of messages. Every send writes
+/// through.
+pub struct WsSender<S: Transport = TcpStream> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: Transport> fmt::Debug for WsReceiver<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsReceiver").finish_non_exhaustive()
+    }
+}
+
+impl<S: Transport> fmt::Debug for WsSender<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsSender").finish_non_exhaustive()
+    }
+}
+
+/// What both halves can tell about the connection.
+macro_rules! half_info {
+    () => {
+        /// The protocol version in use.
+        pub fn version(&self) -> Version {
+            self.shared
+                .with(|c| c.inner.version())
+                .unwrap_or(Version::Rfc6455)
+        }
+
+        /// The subprotocol agreed in the handshake, if any.
+        pub fn protocol(&self) -> Option<String> {
+            self.shared.with(|c| c.protocol.clone()).flatten()
+        }
+
+        /// The client's address, when the transport has one.
+        pub fn peer_addr(&self) -> Option<SocketAddr> {
+            self.shared.with(|c| c.peer).flatten()
+        }
+
+        /// As [`WebSocket::is_closed`].
+        pub fn is_closed(&self) -> bool {
+            self.shared.with(|c| c.status.is_some()).unwrap_or(true)
+        }
+
+        /// As [`WebSocket::close_status`].
+        pub fn close_status(&self) -> Option<CloseFrame> {
+            self.shared.with(|c| c.status.clone()).flatten()
+        }
+    };
+}
+
+impl<S: Transport> WsReceiver<S> {
+    half_info!();
+
+    /// Whether both halves come from the same [`WebSocket`].
+    pub fn is_pair_of(&self, sender: &WsSender<S>) -> bool {
+        Arc::ptr_eq(&self.shared, &sender.shared)
+    }
+
+    /// The next message, as [`WebSocket::recv`]. Cancel-safe.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| {
+            self.shared
+                .poll(Half::Receiver, cx, |c, cx| c.poll_recv(cx), || None)
+        })
+        .await
+    }
+}
+
+impl<S: Transport> WsSender<S> {
+    half_info!();
+
+    /// Sends a message and writes it out, waiting while the write queue is
+    /// full.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`].
+    pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        self.feed(msg).await?;
+        self.flush().await
+    }
+
+    /// Sends a text message.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`].
+    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), Error> {
+        self.send(Message::Text(Utf8Bytes::from(text.into()))).await
+    }
+
+    /// Queues a message without writing it, as [`WebSocket::feed`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`].
+    pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_half(cx)).await?;
+        self.start_send_half(&msg)
+    }
+
+    /// Writes everything queued.
+    ///
+    /// # Errors
+    ///
+    /// Socket failures.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_flush_half(cx)).await
+    }
+
+    /// Sends a Close with `code` and `reason` (unless one was sent) and
+    /// writes it out within the close timeout. The receiving half then
+    /// gets the peer's answer and ends; if it was dropped, the connection
+    /// is closed when this half is dropped too.
+    ///
+    /// # Errors
+    ///
+    /// An invalid code or reason (nothing is sent), a timeout or a socket
+    /// failure.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason.to_owned()),
+        };
+        let limit = self
+            .shared
+            .with(|c| c.inner.close_timeout())
+            .ok_or_else(gone)?;
+        poll_fn(|cx| self.poll_ready_half(cx)).await?;
+        if !self.is_closed() {
+            self.start_send_half(&Message::Close(Some(frame)))?;
+        }
+        tokio::time::timeout(limit, self.flush())
+            .await
+            .unwrap_or_else(|_| Err(Error::new(Kind::Timeout)))
+    }
+
+    fn poll_ready_half(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll(
+            Half::Sender,
+            cx,
+            |c, cx| c.inner.poll_ready(cx),
+            || Err(gone()),
+        )
+    }
+
+    fn start_send_half(&self, msg: &Message) -> Result<(), Error> {
+        match self.shared.lock().as_deref_mut() {
+            Some(conn) => conn.start_send(msg),
+            None => Err(gone()),
+        }
+    }
+
+    fn poll_flush_half(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll(
+            Half::Sender,
+            cx,
+            |c, cx| c.inner.poll_flush(cx),
+            || Err(gone()),
+        )
+    }
+}
+
+impl<S: Transport> futures_core::Stream for WsReceiver<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.shared
+            .poll(Half::Receiver, cx, |c, cx| c.poll_recv(cx), || None)
+    }
+}
+
+impl<S: Transport> futures_sink::Sink<Message> for WsSender<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_ready_half(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        self.start_send_half(&item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll_flush_half(cx)
+    }
+
+    /// Sends a Close 1000 (unless one was sent) and flushes.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll(
+            Half::Sender,
+            cx,
+            |c, cx| c.poll_close_sink(cx),
+            || Err(gone()),
+        )
+    }
+}

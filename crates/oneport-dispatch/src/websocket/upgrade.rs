@@ -1,0 +1,217 @@
+//! Checking a WebSocket upgrade request (either version) and answering it.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use oneport_rfc6455::Role;
+use tracing::debug;
+
+use super::socket::{Engine, Version, WebSocket};
+use super::{Handler, WsOptions};
+use crate::dispatcher::{Outcome, Request, Response, Upgrade};
+
+/// What choosing a handler gives: the subprotocol to answer with and the
+/// handler, or the response that refuses the upgrade (boxed: it is the
+/// rare path and `Response` is large).
+pub(super) type Choice = Result<(Option<String>, Arc<dyn Handler>), Box<Response>>;
+
+/// Validates the upgrade, picks a subprotocol and handler with `choose`
+/// (given the client's offer in its order, and the protocol version), runs
+/// the application's check, and returns the takeover that answers the
+/// handshake and runs the handler.
+///
+/// A refused upgrade closes the connection after its answer: the client
+/// meant to leave HTTP, so the rest of its stream is not trusted as HTTP.
+pub(super) fn upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
+where
+    C: FnOnce(&[String], Version) -> Choice,
+{
+    match try_upgrade(req, options, choose) {
+        Outcome::Response(mut res) => {
+            res.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            Outcome::Response(res)
+        }
+        other => other,
+    }
+}
+
+/// The same request without its body (the wire crates take `Request<()>`).
+fn head_only<B>(req: &http::Request<B>) -> http::Request<()> {
+    let mut r = http::Request::new(());
+    *r.method_mut() = req.method().clone();
+    *r.uri_mut() = req.uri().clone();
+    *r.version_mut() = req.version();
+    *r.headers_mut() = req.headers().clone();
+    r
+}
+
+/// Runs the application's check: the headers it adds to the `101`, or its
+/// refusal.
+#[allow(clippy::result_large_err)] // the refusal is the rare path, returned once
+fn check(req: &Request, options: &WsOptions) -> Result<HeaderMap, Response> {
+    let mut extra = HeaderMap::new();
+    if let Some(check) = &options.check {
+        check.check(req, &mut extra)?;
+    }
+    Ok(extra)
+}
+
+fn try_upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
+where
+    C: FnOnce(&[String], Version) -> Choice,
+{
+    if req.method() != Method::GET {
+        return Outcome::Response(crate::text_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "a WebSocket handshake must use GET\n",
+        ));
+    }
+    let head = head_only(&req);
+    if oneport_hybi00::is_hybi00_request(&head) {
+        if !options.allow_hybi00 {
+            return Outcome::Response(version_required());
+        }
+        return hybi00(req, head, options, choose);
+    }
+    let checked = match oneport_rfc6455::check_request(&head, &options.origin) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Response(into_body(e.to_response())),
+    };
+    drop(head);
+    let (protocol, handler) = match choose(&checked.protocols, Version::Rfc6455) {
+        Ok(p) => p,
+        Err(res) => return Outcome::Response(*res),
+    };
+    let extra = match check(&req, options) {
+        Ok(h) => h,
+        Err(res) => return Outcome::Response(res),
+    };
+    let out = switching_protocols(&checked.key, protocol.as_deref(), extra);
+    drop(checked);
+    let config = options.config.clone();
+    let (parts, _body) = req.into_parts();
+    Outcome::Upgrade(Upgrade::new(move |up| async move {
+        let mut io = up.io;
+        if let Err(e) = tokio::io::AsyncWriteExt::write_all(&mut io, &out).await {
+            debug!(error = %e, "writing the 101 response failed");
+            return;
+        }
+        // The handshake's bytes are freed before the handler runs: this
+        // future lives as long as the WebSocket, idle or not.
+        drop(out);
+        let ws = oneport_rfc6455::WebSocket::from_raw_socket(io, Role::Server, config, up.leftover);
+        let (ws, home) =
+            WebSocket::homed(Engine::rfc6455(ws), protocol, Some(up.peer), up.shutdown);
+        handler.call(ws, parts).await;
+        home.finish().await;
+    }))
+}
+
+/// The hybi-00 branch: the answer needs the eight key bytes that follow
+/// the head, so it is written by the takeover, not before it.
+fn hybi00<C>(req: Request, head: http::Request<()>, options: &WsOptions, choose: C) -> Outcome
+where
+    C: FnOnce(&[String], Version) -> Choice,
+{
+    if let Err(e) = oneport_rfc6455::check_origin(&head, &options.origin) {
+        return Outcome::Response(into_body(e.to_response()));
+    }
+    // The draft's client asks for at most one subprotocol, and fails the
+    // connection unless the answer carries exactly that one.
+    let offered: Vec<String> = head
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| vec![p.to_owned()])
+        .unwrap_or_default();
+    let (protocol, handler) = match choose(&offered, Version::Hybi00) {
+        Ok(p) => p,
+        Err(res) => return Outcome::Response(*res),
+    };
+    // Everything about the answer but the key bytes is known now, so a bad
+    // key is answered here, like any other bad request.
+    let mut res = match oneport_hybi00::handshake::response(&head, false, protocol.as_deref()) {
+        Ok(res) => res,
+        Err(e) => {
+            let mut r = crate::text_response(e.status(), format!("{e}\n"));
+            r.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return Outcome::Response(r);
+        }
+    };
+    match check(&req, options) {
+        Ok(extra) => res.headers_mut().extend(extra),
+        Err(refused) => return Outcome::Response(refused),
+    }
+    let config = options.hybi00.clone();
+    let (parts, body) = req.into_parts();
+    Outcome::Upgrade(Upgrade::new(move |up| async move {
+        // A client that declared the key bytes as a body (`Content-Length:
+        // 8`, as Autobahn's hixie-76 client does) had them read by the
+        // server already: they come first, then whatever followed.
+        let leftover = if body.is_empty() {
+            up.leftover
+        } else {
+            let mut all = BytesMut::with_capacity(body.len() + up.leftover.len());
+            all.extend_from_slice(&body);
+            all.extend_from_slice(&up.leftover);
+            all
+        };
+        drop(body);
+        let accepted =
+            oneport_hybi00::accept_with_response(up.io, &head, &res, leftover, config).await;
+        drop(head);
+        drop(res);
+        match accepted {
+            Ok(ws) => {
+                let (ws, home) =
+                    WebSocket::homed(Engine::hybi00(ws), protocol, Some(up.peer), up.shutdown);
+                handler.call(ws, parts).await;
+                home.finish().await;
+            }
+            Err(e) => debug!(error = %e, "hybi-00 handshake failed"),
+        }
+    }))
+}
+
+/// The encoded `101 Switching Protocols` answer for `key`, with the
+/// application's headers.
+fn switching_protocols(key: &str, protocol: Option<&str>, extra: HeaderMap) -> BytesMut {
+    let (mut parts, ()) = oneport_rfc6455::response(key, protocol).into_parts();
+    parts.headers.extend(extra);
+    let mut out = BytesMut::new();
+    oneport_http1::encode_response_head(
+        &parts,
+        oneport_http1::BodyLength::None,
+        true,
+        http::Version::HTTP_11,
+        &mut out,
+    );
+    out
+}
+
+fn into_body(res: http::Response<()>) -> Response {
+    let (parts, ()) = res.into_parts();
+    let msg = format!(
+        "{}\n",
+        parts
+            .status
+            .canonical_reason()
+            .unwrap_or("bad WebSocket request")
+    );
+    http::Response::from_parts(parts, msg.into())
+}
+
+fn version_required() -> Response {
+    let mut res = crate::text_response(
+        StatusCode::UPGRADE_REQUIRED,
+        "this endpoint speaks WebSocket version 13 only\n",
+    );
+    res.headers_mut()
+        .insert("sec-websocket-version", HeaderValue::from_static("13"));
+    res
+}
