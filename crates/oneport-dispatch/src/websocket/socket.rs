@@ -332,7 +332,9 @@ impl<S: Transport> Homecoming<S> {
     /// and the connection is closed.
     pub(crate) async fn finish(self) {
         if let Ok(conn) = self.rx.await {
-            conn.finish().await;
+            // Boxed, so that an idle connection's task does not carry the
+            // closing handshake's state until it is needed.
+            Box::pin(conn.finish()).await;
         }
     }
 }

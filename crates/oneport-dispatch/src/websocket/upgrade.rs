@@ -104,8 +104,10 @@ where
         let ws = oneport_rfc6455::WebSocket::from_raw_socket(io, Role::Server, config, up.leftover);
         let (ws, home) =
             WebSocket::homed(Engine::rfc6455(ws), protocol, Some(up.peer), up.shutdown);
-        handler.call(ws, parts).await;
-        home.finish().await;
+        // The socket comes home when the handler drops it (returning, or
+        // dropping both halves), and is closed then, even if the handler
+        // goes on with other work.
+        tokio::join!(handler.call(ws, parts), home.finish());
     }))
 }
 
@@ -170,8 +172,7 @@ where
             Ok(ws) => {
                 let (ws, home) =
                     WebSocket::homed(Engine::hybi00(ws), protocol, Some(up.peer), up.shutdown);
-                handler.call(ws, parts).await;
-                home.finish().await;
+                tokio::join!(handler.call(ws, parts), home.finish());
             }
             Err(e) => debug!(error = %e, "hybi-00 handshake failed"),
         }
