@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Autobahn|Testsuite, cases 1 through 10, strictly, in both modes:
 #   server: `wstest -m fuzzingclient` against the demo's /ws echo;
-#   client: `wstest -m fuzzingserver` driven by examples/autobahn_client.
+#   client: `wstest -m fuzzingserver` driven by examples/autobahn_client;
+# and Autobahn|Python's hixie-76 client against the same /ws.
 # Any case that is not OK or INFORMATIONAL (NON-STRICT included) fails.
 # Reports go to target/autobahn/{server,client}; summary tables to
 # target/autobahn/*.md (docs/conformance.md is refreshed from them by hand).
@@ -45,6 +46,12 @@ JSON
   echo "conformance: wstest fuzzingclient did not finish" >&2; tail -20 "$out/server/wstest.log" >&2; rc=1; }
 echo "== Autobahn fuzzingclient against the demo's /ws =="
 python3 "$here/autobahn/verdict.py" "$out/server/reports/index.json" oneport "$expected" "$out/server.md" || rc=1
+
+# --- hixie-76 ----------------------------------------------------------------
+# Autobahn|Python's own hybi-00 client (it sends the key bytes with
+# Content-Length: 8) against the same /ws.
+echo "== Autobahn|Python hixie-76 client against the demo's /ws =="
+PYTHONWARNINGS=ignore timeout 120 "$home/venv/bin/python" "$here/autobahn/hixie76_client.py" "ws://$addr/ws" || rc=1
 
 # --- client mode -----------------------------------------------------------
 port=$(free_port)
