@@ -34,7 +34,7 @@ fn run(input: &[u8], max: usize, sizes: &[usize]) -> (Vec<Frame>, Option<String>
             match result {
                 Ok(Some(frame)) => {
                     if let Frame::Text(t) = &frame {
-                        assert!(std::str::from_utf8(t).is_ok());
+                        assert!(std::str::from_utf8(t.as_bytes()).is_ok());
                         assert!(t.len() <= max);
                     }
                     frames.push(frame);
