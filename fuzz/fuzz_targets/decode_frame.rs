@@ -89,8 +89,13 @@ fuzz_target!(|data: &[u8]| {
         if server.is_close_sent() {
             break;
         }
-        server.encode(msg, &mut wire).expect("a received message can be sent");
-        assert_eq!(client.receive(&mut wire).expect("decodes"), Some(msg.clone()));
+        server
+            .encode(msg, &mut wire)
+            .expect("a received message can be sent");
+        assert_eq!(
+            client.receive(&mut wire).expect("decodes"),
+            Some(msg.clone())
+        );
         assert!(wire.is_empty());
     }
 });

@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
             let answer = challenge(key1, key2, &key3).expect("keys were accepted");
             assert!(out.starts_with(b"HTTP/1.1 101 WebSocket Protocol Handshake\r\n"));
             assert!(out.ends_with(&answer));
-            match parse_response(&out, &answer) {
+            match parse_response(&out, &answer, &limits) {
                 Ok(Some((res, n))) => {
                     assert_eq!(n, out.len());
                     assert!(res.headers().contains_key("sec-websocket-location"));

@@ -1,13 +1,50 @@
 #![no_main]
-//! `parse_request` on arbitrary bytes, with default and tiny limits.
+//! `parse_request` on arbitrary bytes, with default and tiny limits, then
+//! the WebSocket checks the server runs on what it parsed.
 //!
 //! Invariants: never panics; a complete head is never longer than the
 //! input or the head limit; "need more" only while the input fits in the
-//! head limit; and a parsed head, encoded again, parses to the same request.
+//! head limit; a parsed head, encoded again, parses to the same request; a
+//! refused RFC 6455 upgrade maps to 400/403/426/431 (426 with
+//! `Sec-WebSocket-Version: 13`) and an accepted one yields a 101 the
+//! client-side check accepts, under every origin policy.
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use oneport_http1::{BodyKind, BodyLength, Limits, encode_request_head, parse_request};
+use oneport_rfc6455::{OriginPolicy, check_request, is_upgrade_request, response, verify_response};
+
+/// The RFC 6455 server checks on a parsed request, as the dispatcher runs
+/// them.
+fn websocket_checks(req: &http::Request<()>) {
+    let _ = is_upgrade_request(req);
+    let policies = [
+        OriginPolicy::SameHost,
+        OriginPolicy::AllowList(vec!["https://a.example".into(), "null".into()]),
+        OriginPolicy::Any,
+    ];
+    for policy in &policies {
+        match check_request(req, policy) {
+            Ok(up) => {
+                let offered: Vec<&str> = up.protocols.iter().map(String::as_str).collect();
+                let chosen = offered.first().copied();
+                let res = response(&up.key, chosen);
+                assert_eq!(res.status(), 101);
+                let verified =
+                    verify_response(&res, &up.key, &offered).expect("our own 101 verifies");
+                assert_eq!(verified.as_deref(), chosen);
+            }
+            Err(e) => {
+                let res = e.to_response();
+                let status = res.status().as_u16();
+                assert!(matches!(status, 400 | 403 | 426 | 431), "{e}: {status}");
+                if status == 426 {
+                    assert_eq!(res.headers()["sec-websocket-version"], "13");
+                }
+            }
+        }
+    }
+}
 
 fn check(data: &[u8], limits: &Limits) {
     match parse_request(data, limits) {
@@ -51,6 +88,7 @@ fn check(data: &[u8], limits: &Limits) {
             assert_eq!(again.body, head.body);
             assert_eq!(again.keep_alive, head.keep_alive);
             assert_eq!(again.expect_continue, head.expect_continue);
+            websocket_checks(&head.request);
         }
         Ok(None) => assert!(data.len() <= limits.max_head_bytes),
         Err(e) => {

@@ -30,8 +30,9 @@ pub enum Outcome {
     /// Not mine: offer the request, unchanged, to the next dispatcher.
     Declined(Request),
     /// Take the connection over (WebSocket upgrade, event stream). The server
-    /// writes any responses queued before this request, then hands the socket
-    /// to the closure and forgets the connection except for shutdown.
+    /// writes any responses queued before this request and the takeover's
+    /// own answer, then hands the socket to the closure and forgets the
+    /// connection except for shutdown.
     Upgrade(Upgrade),
 }
 
@@ -168,19 +169,44 @@ pub struct Upgraded {
 
 type UpgradeFn = Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send>;
 
-/// A connection takeover: the closure owns the socket from here on.
+/// A connection takeover: the server writes the answer, then the closure
+/// owns the socket.
 pub struct Upgrade {
+    pub(crate) head: Option<http::Response<()>>,
     pub(crate) run: UpgradeFn,
 }
 
 impl Upgrade {
-    /// Wraps a closure that drives the taken-over connection to its end.
-    pub fn new<F, Fut>(f: F) -> Self
+    /// A takeover answered with `head`: a `101 Switching Protocols`, or the
+    /// `200` of a stream whose body runs until the connection closes (an
+    /// event stream). The server encodes the head with `oneport-http1`
+    /// (adding `Connection: close` to anything but a `101`), writes it
+    /// under its write timeout after the responses queued before it, logs
+    /// it, and only then runs `f` with the socket. If the head cannot be
+    /// written, `f` never runs.
+    pub fn new<F, Fut>(head: http::Response<()>, f: F) -> Self
     where
         F: FnOnce(Upgraded) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         Self {
+            head: Some(head),
+            run: Box::new(move |u| Box::pin(f(u))),
+        }
+    }
+
+    /// A takeover whose closure writes its own answer. Only for an answer
+    /// the server cannot write before the takeover: hybi-00's, whose
+    /// `101` must be followed by bytes computed from the eight key bytes
+    /// that follow the request head (and whose status line the draft
+    /// spells its own way).
+    pub fn answered_by_closure<F, Fut>(f: F) -> Self
+    where
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            head: None,
             run: Box::new(move |u| Box::pin(f(u))),
         }
     }
@@ -188,7 +214,9 @@ impl Upgrade {
 
 impl fmt::Debug for Upgrade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Upgrade(..)")
+        f.debug_struct("Upgrade")
+            .field("status", &self.head.as_ref().map(|h| h.status()))
+            .finish_non_exhaustive()
     }
 }
 

@@ -123,39 +123,22 @@ impl Dispatcher for SseDispatcher {
                 .get("last-event-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let version = req.version();
-            let allow = self.options.allow_origin(req.headers().get(header::ORIGIN));
-            let vary = matches!(self.options.cors, OriginPolicy::AllowList(_));
+            let mut head = oneport_sse::response_head();
+            if let Some(allow) = self.options.allow_origin(req.headers().get(header::ORIGIN)) {
+                head.headers_mut()
+                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+            }
+            if matches!(self.options.cors, OriginPolicy::AllowList(_)) {
+                head.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("origin"));
+            }
             let sub = self.hub.subscribe(last_id.as_deref());
-            Outcome::Upgrade(Upgrade::new(move |up| async move {
+            // The server writes the head (a `200` whose body runs until the
+            // connection closes); the takeover streams the events.
+            Outcome::Upgrade(Upgrade::new(head, move |up| async move {
                 let mut io = up.io;
                 let mut shutdown = up.shutdown;
-                let (mut parts, ()) = oneport_sse::response_head().into_parts();
-                if let Some(allow) = allow {
-                    parts
-                        .headers
-                        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-                }
-                if vary {
-                    parts
-                        .headers
-                        .insert(header::VARY, HeaderValue::from_static("origin"));
-                }
-                let mut head = bytes::BytesMut::new();
-                oneport_http1::encode_response_head(
-                    &parts,
-                    oneport_http1::BodyLength::None,
-                    false,
-                    version,
-                    &mut head,
-                );
                 let (mut rd, mut wr) = io.split();
-                if tokio::io::AsyncWriteExt::write_all(&mut wr, &head)
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
                 // The client sends nothing more; reading tells us when it
                 // goes away even while no events flow.
                 let gone = async {

@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput};
-use oneport_http1::{BodyLength, Limits, encode_response_head, parse_request};
+use oneport_http1::{BodyLength, Limits, Persistence, encode_response_head, parse_request};
 
 /// A typical browser navigation: request line and 11 headers.
 const BROWSER_GET: &[u8] = b"GET /articles/2024/sans-io-http?ref=home HTTP/1.1\r\n\
@@ -59,7 +59,7 @@ fn encode(c: &mut Criterion) {
             encode_response_head(
                 black_box(&parts),
                 BodyLength::Length(1234),
-                true,
+                Persistence::KeepAlive,
                 http::Version::HTTP_11,
                 &mut dst,
             );

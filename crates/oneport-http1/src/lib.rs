@@ -34,7 +34,7 @@
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use oneport_http1::{encode_response_head, parse_request, BodyKind, BodyLength, Limits};
+//! use oneport_http1::{encode_response_head, parse_request, BodyKind, BodyLength, Limits, Persistence};
 //!
 //! let limits = Limits::default();
 //! let wire = b"GET /hello?name=you HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n";
@@ -59,7 +59,7 @@
 //! encode_response_head(
 //!     &parts,
 //!     BodyLength::Length(body.len() as u64),
-//!     head.keep_alive,
+//!     if head.keep_alive { Persistence::KeepAlive } else { Persistence::Close },
 //!     head.request.version(),
 //!     &mut out,
 //! );
@@ -101,5 +101,6 @@ pub use crate::limits::{
 };
 pub use crate::request::{BodyKind, RequestHead, encode_request_head, parse_request};
 pub use crate::response::{
-    BodyLength, ResponseBody, ResponseHead, encode_response_head, parse_response,
+    BodyLength, Persistence, ResponseBody, ResponseHead, encode_continue, encode_response_head,
+    parse_response, status_has_body,
 };

@@ -22,7 +22,7 @@ pub enum BodyLength {
     Chunked,
     /// No framing header. For messages without a body (101, 204, 304, the
     /// answer to `HEAD`), or a body delimited by closing the connection
-    /// (pass `keep_alive = false`).
+    /// (with [`Persistence::Close`]).
     None,
 }
 
@@ -39,6 +39,26 @@ pub enum ResponseBody {
     /// The body runs until the server closes the connection: no framing
     /// header, or a `Transfer-Encoding` whose last coding is not `chunked`.
     UntilClose,
+}
+
+/// Whether the connection stays open after a response
+/// ([`encode_response_head`] writes the `Connection` header that says so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// The connection goes on: `Connection: keep-alive` is written for an
+    /// HTTP/1.0 request (HTTP/1.1 persists by default).
+    KeepAlive,
+    /// The connection closes after this response: `Connection: close`.
+    Close,
+}
+
+/// Whether a response with `status` may carry a body: never for 1xx, 204
+/// and 304 (RFC 9110 §6.4.1, §15.3.5, §15.4.5). The one place oneport
+/// states this rule: the encoder, the parser and the server all ask it.
+pub fn status_has_body(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
 }
 
 /// A parsed response head.
@@ -61,10 +81,10 @@ pub struct ResponseHead {
 ///   once per second;
 /// - `Content-Length: n` or `Transfer-Encoding: chunked` per `body`, unless
 ///   `parts` already has either header (then `parts` is trusted) or the
-///   status is 1xx or 204, which never carry them (RFC 9110 §8.6);
-/// - `Connection: close` when `keep_alive` is false, or
-///   `Connection: keep-alive` when `keep_alive` is true and the request was
-///   HTTP/1.0; skipped when `parts` already lists that option;
+///   status has no body ([`status_has_body`]: 1xx, 204 and 304);
+/// - `Connection: close` for [`Persistence::Close`], or
+///   `Connection: keep-alive` for [`Persistence::KeepAlive`] when the request
+///   was HTTP/1.0; skipped when `parts` already lists that option;
 /// - the empty line ending the head.
 ///
 /// Everything goes into the caller's buffer; nothing else is allocated.
@@ -73,7 +93,7 @@ pub struct ResponseHead {
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use oneport_http1::{encode_response_head, BodyLength};
+/// use oneport_http1::{encode_response_head, BodyLength, Persistence};
 ///
 /// let (parts, ()) = http::Response::builder()
 ///     .status(404)
@@ -82,7 +102,7 @@ pub struct ResponseHead {
 ///     .body(())?
 ///     .into_parts();
 /// let mut dst = BytesMut::new();
-/// encode_response_head(&parts, BodyLength::Length(9), false, http::Version::HTTP_11, &mut dst);
+/// encode_response_head(&parts, BodyLength::Length(9), Persistence::Close, http::Version::HTTP_11, &mut dst);
 /// assert_eq!(
 ///     &dst[..],
 ///     &b"HTTP/1.1 404 Not Found\r\n\
@@ -96,7 +116,7 @@ pub struct ResponseHead {
 pub fn encode_response_head(
     parts: &http::response::Parts,
     body: BodyLength,
-    keep_alive: bool,
+    persistence: Persistence,
     request_version: Version,
     dst: &mut BytesMut,
 ) {
@@ -122,8 +142,7 @@ pub fn encode_response_head(
         dst.put_slice(b"\r\n");
     }
     let framed = headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING);
-    let bodiless = status.is_informational() || status == StatusCode::NO_CONTENT;
-    if !framed && !bodiless {
+    if !framed && status_has_body(status) {
         match body {
             BodyLength::Length(n) => {
                 dst.put_slice(b"Content-Length: ");
@@ -139,14 +158,21 @@ pub fn encode_response_head(
     } else {
         head::ConnectionOptions::default()
     };
-    if !keep_alive {
-        if !conn.close {
-            dst.put_slice(b"Connection: close\r\n");
+    match persistence {
+        Persistence::Close if !conn.close => dst.put_slice(b"Connection: close\r\n"),
+        Persistence::KeepAlive if request_version == Version::HTTP_10 && !conn.keep_alive => {
+            dst.put_slice(b"Connection: keep-alive\r\n");
         }
-    } else if request_version == Version::HTTP_10 && !conn.keep_alive {
-        dst.put_slice(b"Connection: keep-alive\r\n");
+        _ => {}
     }
     dst.put_slice(b"\r\n");
+}
+
+/// Writes the interim `100 Continue` answer to a request with `Expect:
+/// 100-continue` (RFC 9110 §10.1.1): a status line and no header, so the
+/// client sends its body.
+pub fn encode_continue(dst: &mut BytesMut) {
+    dst.put_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
 }
 
 /// Parses a response head from the start of `buf` (for clients, e.g. a
@@ -240,10 +266,7 @@ fn response_body(
     version: Version,
     limits: &Limits,
 ) -> Result<ResponseBody, Error> {
-    if status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
+    if !status_has_body(status) {
         return Ok(ResponseBody::Empty);
     }
     if headers.contains_key(TRANSFER_ENCODING) {

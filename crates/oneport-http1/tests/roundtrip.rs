@@ -4,7 +4,7 @@
 use bytes::BytesMut;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
 use oneport_http1::{
-    BodyKind, BodyLength, ChunkedDecoder, Limits, ResponseBody, encode_request_head,
+    BodyKind, BodyLength, ChunkedDecoder, Limits, Persistence, ResponseBody, encode_request_head,
     encode_response_head, parse_request, parse_response,
 };
 use proptest::prelude::*;
@@ -140,7 +140,8 @@ proptest! {
         let (parts, ()) = res.into_parts();
 
         let mut wire = BytesMut::new();
-        encode_response_head(&parts, body, keep_alive, request_version, &mut wire);
+        let persistence = if keep_alive { Persistence::KeepAlive } else { Persistence::Close };
+        encode_response_head(&parts, body, persistence, request_version, &mut wire);
         let (head, n) = parse_response(&wire, &Limits::default())
             .expect("parses")
             .expect("complete");

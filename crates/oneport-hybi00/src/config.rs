@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use oneport_http1::Limits;
+
 /// Default [`Config::max_frame_size`]: 16 MiB.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 * 1024 * 1024;
 /// Default [`Config::handshake_timeout`]: 10 seconds.
@@ -60,6 +62,11 @@ pub struct Config {
     ///
     /// Default is 30 s ([`DEFAULT_WRITE_TIMEOUT`]).
     pub write_timeout: Duration,
+    /// The client's limits on the server's answer head, which
+    /// `oneport-http1` parses as it parses every HTTP head in oneport.
+    ///
+    /// Default is [`Limits::default()`].
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -70,6 +77,7 @@ impl Default for Config {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             max_write_buffer_size: DEFAULT_MAX_WRITE_BUFFER_SIZE,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
+            limits: Limits::default(),
         }
     }
 }
@@ -107,6 +115,13 @@ impl Config {
     #[must_use]
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets [`limits`](Config::limits).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 }

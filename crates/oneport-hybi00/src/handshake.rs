@@ -20,9 +20,7 @@ use md5::{Digest, Md5};
 
 mod client;
 
-pub use client::{
-    MAX_RESPONSE_HEAD, MAX_RESPONSE_HEADERS, client_keys, encode_request, parse_response, request,
-};
+pub use client::{client_keys, encode_request, parse_response, request};
 
 /// The reason phrase of the server's `101` answer, as the draft spells it.
 pub const REASON_PHRASE: &str = "WebSocket Protocol Handshake";

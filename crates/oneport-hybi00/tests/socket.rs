@@ -86,7 +86,9 @@ async fn raw_client(addr: &str, extra: &[u8]) -> (TcpStream, BytesMut) {
     io.write_all(&out).await.unwrap();
     let mut buf = BytesMut::new();
     loop {
-        if let Some((res, used)) = handshake::parse_response(&buf, &expected).unwrap() {
+        if let Some((res, used)) =
+            handshake::parse_response(&buf, &expected, &Config::default().limits).unwrap()
+        {
             assert_eq!(
                 res.headers()["sec-websocket-location"],
                 format!("ws://{addr}/demo").as_str()

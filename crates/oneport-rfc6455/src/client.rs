@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use http::{HeaderMap, Response, Uri};
+use oneport_http1::{BodyLength, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::config::{Config, Role};
 use crate::error::Error;
-use crate::handshake::{self, HandshakeError, MAX_HEAD_SIZE};
+use crate::handshake::{self, HandshakeError};
 use crate::socket::WebSocket;
 
 /// Default for [`ConnectOptions::timeout`]: 30 seconds.
@@ -47,6 +48,11 @@ pub struct ConnectOptions {
     ///
     /// Default is [`DEFAULT_CONNECT_TIMEOUT`] (30 seconds).
     pub timeout: Duration,
+    /// Limits on the server's answer head, which `oneport-http1` parses as
+    /// it parses every HTTP head in oneport.
+    ///
+    /// Default is [`Limits::default()`].
+    pub limits: Limits,
 }
 
 impl Default for ConnectOptions {
@@ -56,6 +62,7 @@ impl Default for ConnectOptions {
             headers: HeaderMap::new(),
             config: Config::default(),
             timeout: DEFAULT_CONNECT_TIMEOUT,
+            limits: Limits::default(),
         }
     }
 }
@@ -90,6 +97,13 @@ impl ConnectOptions {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`limits`](ConnectOptions::limits).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 }
@@ -167,17 +181,16 @@ async fn handshake_over_tcp(
     let (request, key) = handshake::client_request(&uri, &protocols, &opts.headers)?;
     let mut stream = TcpStream::connect((host.as_str(), port)).await?;
     stream.set_nodelay(true)?;
-    let mut head = Vec::with_capacity(256);
-    handshake::write_request_head(&request, &mut head);
+    let mut head = BytesMut::with_capacity(256);
+    oneport_http1::encode_request_head(&request, BodyLength::None, &mut head);
     stream.write_all(&head).await?;
 
     let mut buf = BytesMut::with_capacity(1024);
     let (response, len) = loop {
-        if let Some(parsed) = handshake::parse_response(&buf)? {
-            break parsed;
-        }
-        if buf.len() >= MAX_HEAD_SIZE {
-            return Err(HandshakeError::HeadTooLarge.into());
+        match oneport_http1::parse_response(&buf, &opts.limits) {
+            Ok(Some((head, len))) => break (head.response, len),
+            Ok(None) => {}
+            Err(e) => return Err(head_error(e).into()),
         }
         buf.reserve(1024);
         if stream.read_buf(&mut buf).await? == 0 {
@@ -188,4 +201,14 @@ async fn handshake_over_tcp(
     let leftover = buf.split_off(len);
     let ws = WebSocket::from_raw_socket(stream, Role::Client, opts.config, leftover);
     Ok((ws, response))
+}
+
+/// The handshake error for a response head `oneport-http1` refused.
+fn head_error(e: oneport_http1::Error) -> HandshakeError {
+    match e {
+        oneport_http1::Error::HeadTooLarge { .. } | oneport_http1::Error::TooManyHeaders => {
+            HandshakeError::HeadTooLarge
+        }
+        e => HandshakeError::Malformed(e.to_string()),
+    }
 }

@@ -15,13 +15,6 @@ pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// The only protocol version this crate speaks.
 pub const VERSION: &str = "13";
 
-/// Most header fields accepted by [`parse_request`] and [`parse_response`].
-pub const MAX_HEADERS: usize = 64;
-
-/// Largest request or response head accepted by [`parse_request`] and
-/// [`parse_response`]: 16 KiB.
-pub const MAX_HEAD_SIZE: usize = 16 * 1024;
-
 /// Computes `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`:
 /// base64(SHA-1(key ++ GUID)).
 ///
@@ -505,105 +498,4 @@ pub fn verify_response(
         return Err(HandshakeError::UnexpectedProtocol(name.to_owned()));
     }
     Ok(Some(name.to_owned()))
-}
-
-/// Maps an `httparse` failure; too many headers is a size problem.
-fn parse_error(e: httparse::Error) -> HandshakeError {
-    match e {
-        httparse::Error::TooManyHeaders => HandshakeError::HeadTooLarge,
-        e => HandshakeError::Malformed(e.to_string()),
-    }
-}
-
-fn http_version(minor: Option<u8>) -> Version {
-    match minor {
-        Some(0) => Version::HTTP_10,
-        _ => Version::HTTP_11,
-    }
-}
-
-fn copy_headers(src: &[httparse::Header<'_>], dst: &mut HeaderMap) -> Result<(), HandshakeError> {
-    for h in src {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| HandshakeError::Malformed(format!("header name {:?}", h.name)))?;
-        let value =
-            HeaderValue::from_bytes(h.value).map_err(|_| HandshakeError::InvalidHeader("value"))?;
-        dst.append(name, value);
-    }
-    Ok(())
-}
-
-/// Parses an HTTP/1.x request head (for servers without their own HTTP
-/// layer). Returns the request and the head's length — bytes after it
-/// belong to the WebSocket — or `Ok(None)` if the head is incomplete.
-///
-/// # Errors
-///
-/// [`HandshakeError::Malformed`], or [`HandshakeError::HeadTooLarge`] past
-/// [`MAX_HEADERS`] fields or [`MAX_HEAD_SIZE`] bytes.
-pub fn parse_request(buf: &[u8]) -> Result<Option<(Request<()>, usize)>, HandshakeError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut fields);
-    let len = match parsed.parse(buf).map_err(parse_error)? {
-        httparse::Status::Complete(n) if n <= MAX_HEAD_SIZE => n,
-        httparse::Status::Partial if buf.len() < MAX_HEAD_SIZE => return Ok(None),
-        _ => return Err(HandshakeError::HeadTooLarge),
-    };
-    let mut req = Request::new(());
-    let method = parsed.method.unwrap_or_default();
-    *req.method_mut() = Method::from_bytes(method.as_bytes())
-        .map_err(|_| HandshakeError::Malformed(format!("method {method:?}")))?;
-    let target = parsed.path.unwrap_or_default();
-    *req.uri_mut() = target
-        .parse()
-        .map_err(|_| HandshakeError::Malformed(format!("request target {target:?}")))?;
-    *req.version_mut() = http_version(parsed.version);
-    copy_headers(parsed.headers, req.headers_mut())?;
-    Ok(Some((req, len)))
-}
-
-/// Parses an HTTP/1.x response head (the client side of the handshake).
-/// Returns the response and the head's length — bytes after it are the
-/// server's first frames — or `Ok(None)` if the head is incomplete.
-///
-/// # Errors
-///
-/// As for [`parse_request`].
-pub fn parse_response(buf: &[u8]) -> Result<Option<(Response<()>, usize)>, HandshakeError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut fields);
-    let len = match parsed.parse(buf).map_err(parse_error)? {
-        httparse::Status::Complete(n) if n <= MAX_HEAD_SIZE => n,
-        httparse::Status::Partial if buf.len() < MAX_HEAD_SIZE => return Ok(None),
-        _ => return Err(HandshakeError::HeadTooLarge),
-    };
-    let mut res = Response::new(());
-    let code = parsed.code.unwrap_or_default();
-    *res.status_mut() = StatusCode::from_u16(code)
-        .map_err(|_| HandshakeError::Malformed(format!("status {code}")))?;
-    *res.version_mut() = http_version(parsed.version);
-    copy_headers(parsed.headers, res.headers_mut())?;
-    Ok(Some((res, len)))
-}
-
-/// Appends a request head as HTTP/1.1 bytes: the request line with the
-/// URI's path and query, then every header.
-#[cfg(feature = "tokio")]
-pub(crate) fn write_request_head(req: &Request<()>, dst: &mut Vec<u8>) {
-    let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    dst.extend_from_slice(req.method().as_str().as_bytes());
-    dst.push(b' ');
-    dst.extend_from_slice(if target.is_empty() {
-        b"/"
-    } else {
-        target.as_bytes()
-    });
-    dst.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in req.headers() {
-        dst.extend_from_slice(name.as_str().as_bytes());
-        dst.extend_from_slice(b": ");
-        dst.extend_from_slice(value.as_bytes());
-        dst.extend_from_slice(b"\r\n");
-    }
-    dst.extend_from_slice(b"\r\n");
 }

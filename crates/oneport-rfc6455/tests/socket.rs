@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
-use oneport_rfc6455::handshake::parse_request;
 use oneport_rfc6455::{
     CloseCode, CloseFrame, Config, ConnectOptions, Connection, Error, HandshakeError, Message,
     OpCode, OriginPolicy, Role, WebSocket, check_request, connect, connect_with, encode_frame,
@@ -22,6 +21,13 @@ use oneport_rfc6455::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The request head at the start of `buf`, parsed by the server's codec.
+fn parse_request(buf: &[u8]) -> Option<(http::Request<()>, usize)> {
+    oneport_http1::parse_request(buf, &oneport_http1::Limits::default())
+        .unwrap()
+        .map(|(head, n)| (head.request, n))
+}
 
 /// Every test body runs under this bound.
 async fn bounded<F: Future>(f: F) -> F::Output {
@@ -61,7 +67,7 @@ async fn accept(
     let (mut stream, _) = listener.accept().await.unwrap();
     let mut buf = BytesMut::new();
     let (req, len) = loop {
-        if let Some(parsed) = parse_request(&buf).unwrap() {
+        if let Some(parsed) = parse_request(&buf) {
             break parsed;
         }
         assert_ne!(stream.read_buf(&mut buf).await.unwrap(), 0);
@@ -702,7 +708,7 @@ async fn connect_offers_protocols_and_headers() {
             let (mut stream, _) = listener.accept().await.unwrap();
             let mut buf = BytesMut::new();
             let (req, len) = loop {
-                if let Some(p) = parse_request(&buf).unwrap() {
+                if let Some(p) = parse_request(&buf) {
                     break p;
                 }
                 stream.read_buf(&mut buf).await.unwrap();

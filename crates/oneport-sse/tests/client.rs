@@ -310,7 +310,7 @@ async fn hub_server(listener: TcpListener, hub: Hub, connections: usize) -> Vec<
         oneport_http1::encode_response_head(
             &parts,
             oneport_http1::BodyLength::None,
-            false,
+            oneport_http1::Persistence::Close,
             http::Version::HTTP_11,
             &mut out,
         );

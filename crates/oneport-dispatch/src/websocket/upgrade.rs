@@ -1,15 +1,18 @@
 //! Checking a WebSocket upgrade request (either version) and answering it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use oneport_rfc6455::Role;
 use tracing::debug;
 
 use super::socket::{Engine, Version, WebSocket};
 use super::{Handler, WsOptions};
-use crate::dispatcher::{Outcome, Request, Response, Upgrade};
+use crate::dispatcher::{Outcome, Request, Response, Shutdown, Upgrade};
+use tokio::net::TcpStream;
 
 /// What choosing a handler gives: the subprotocol to answer with and the
 /// handler, or the response that refuses the upgrade (boxed: it is the
@@ -88,27 +91,41 @@ where
         Ok(h) => h,
         Err(res) => return Outcome::Response(res),
     };
-    let out = switching_protocols(&checked.key, protocol.as_deref(), extra);
+    let mut head = oneport_rfc6455::response(&checked.key, protocol.as_deref());
+    head.headers_mut().extend(extra);
     drop(checked);
     let config = options.config.clone();
     let (parts, _body) = req.into_parts();
-    Outcome::Upgrade(Upgrade::new(move |up| async move {
-        let mut io = up.io;
-        if let Err(e) = tokio::io::AsyncWriteExt::write_all(&mut io, &out).await {
-            debug!(error = %e, "writing the 101 response failed");
-            return;
-        }
-        // The handshake's bytes are freed before the handler runs: this
-        // future lives as long as the WebSocket, idle or not.
-        drop(out);
-        let ws = oneport_rfc6455::WebSocket::from_raw_socket(io, Role::Server, config, up.leftover);
-        let (ws, home) =
-            WebSocket::homed(Engine::rfc6455(ws), protocol, Some(up.peer), up.shutdown);
-        // The socket comes home when the handler drops it (returning, or
-        // dropping both halves), and is closed then, even if the handler
-        // goes on with other work.
-        tokio::join!(handler.call(ws, parts), home.finish());
+    // The server writes the `101`; the takeover starts on a switched
+    // connection.
+    Outcome::Upgrade(Upgrade::new(head, move |up| async move {
+        let ws =
+            oneport_rfc6455::WebSocket::from_raw_socket(up.io, Role::Server, config, up.leftover);
+        serve(
+            Engine::rfc6455(ws),
+            protocol,
+            up.peer,
+            up.shutdown,
+            handler,
+            parts,
+        )
+        .await;
     }))
+}
+
+/// Runs `handler` on the socket, and closes the socket when the handler
+/// lets go of it: when it returns, or drops both halves of a split, even
+/// if it goes on with other work.
+async fn serve(
+    engine: Engine<TcpStream>,
+    protocol: Option<String>,
+    peer: SocketAddr,
+    shutdown: Shutdown,
+    handler: Arc<dyn Handler>,
+    parts: Parts,
+) {
+    let (ws, home) = WebSocket::homed(engine, protocol, Some(peer), shutdown);
+    tokio::join!(handler.call(ws, parts), home.finish());
 }
 
 /// The hybi-00 branch: the answer needs the eight key bytes that follow
@@ -151,7 +168,7 @@ where
     }
     let config = options.hybi00.clone();
     let (parts, body) = req.into_parts();
-    Outcome::Upgrade(Upgrade::new(move |up| async move {
+    Outcome::Upgrade(Upgrade::answered_by_closure(move |up| async move {
         // A client that declared the key bytes as a body (`Content-Length:
         // 8`, as Autobahn's hixie-76 client does) had them read by the
         // server already: they come first, then whatever followed.
@@ -170,29 +187,19 @@ where
         drop(res);
         match accepted {
             Ok(ws) => {
-                let (ws, home) =
-                    WebSocket::homed(Engine::hybi00(ws), protocol, Some(up.peer), up.shutdown);
-                tokio::join!(handler.call(ws, parts), home.finish());
+                serve(
+                    Engine::hybi00(ws),
+                    protocol,
+                    up.peer,
+                    up.shutdown,
+                    handler,
+                    parts,
+                )
+                .await;
             }
             Err(e) => debug!(error = %e, "hybi-00 handshake failed"),
         }
     }))
-}
-
-/// The encoded `101 Switching Protocols` answer for `key`, with the
-/// application's headers.
-fn switching_protocols(key: &str, protocol: Option<&str>, extra: HeaderMap) -> BytesMut {
-    let (mut parts, ()) = oneport_rfc6455::response(key, protocol).into_parts();
-    parts.headers.extend(extra);
-    let mut out = BytesMut::new();
-    oneport_http1::encode_response_head(
-        &parts,
-        oneport_http1::BodyLength::None,
-        true,
-        http::Version::HTTP_11,
-        &mut out,
-    );
-    out
 }
 
 fn into_body(res: http::Response<()>) -> Response {

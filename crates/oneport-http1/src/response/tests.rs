@@ -22,7 +22,12 @@ fn encode(
     }
     let (parts, ()) = builder.body(()).unwrap().into_parts();
     let mut dst = BytesMut::new();
-    encode_response_head(&parts, body, keep_alive, version, &mut dst);
+    let persistence = if keep_alive {
+        Persistence::KeepAlive
+    } else {
+        Persistence::Close
+    };
+    encode_response_head(&parts, body, persistence, version, &mut dst);
     String::from_utf8(dst.to_vec()).unwrap()
 }
 
@@ -137,13 +142,38 @@ fn framing_headers_in_parts_are_trusted() {
 }
 
 #[test]
-fn no_framing_for_1xx_204_or_none() {
-    for status in [101, 204] {
-        let got = encode(status, &[], BodyLength::Length(0), true, Version::HTTP_11);
+fn no_framing_for_1xx_204_304_or_none() {
+    for status in [100, 101, 204, 304] {
+        let got = encode(status, &[], BodyLength::Length(7), true, Version::HTTP_11);
         assert!(!got.contains("Content-Length"), "{got}");
     }
     let got = encode(304, &[], BodyLength::None, true, Version::HTTP_11);
     assert_eq!(got, format!("HTTP/1.1 304 Not Modified\r\n{}\r\n", d()));
+}
+
+/// One rule for which statuses carry no body, shared by the encoder above,
+/// the parser and the server.
+#[test]
+fn statuses_without_a_body() {
+    for code in [100, 101, 103, 199, 204, 304] {
+        assert!(
+            !status_has_body(StatusCode::from_u16(code).unwrap()),
+            "{code}"
+        );
+    }
+    for code in [200, 201, 203, 205, 206, 301, 303, 400, 404, 500] {
+        assert!(
+            status_has_body(StatusCode::from_u16(code).unwrap()),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn the_continue_answer_is_a_bare_status_line() {
+    let mut dst = BytesMut::new();
+    encode_continue(&mut dst);
+    assert_eq!(&dst[..], b"HTTP/1.1 100 Continue\r\n\r\n");
 }
 
 #[test]
@@ -156,7 +186,13 @@ fn unknown_status_has_empty_reason() {
 fn date_is_added_when_missing() {
     let (parts, ()) = Response::new(()).into_parts();
     let mut dst = BytesMut::new();
-    encode_response_head(&parts, BodyLength::None, true, Version::HTTP_11, &mut dst);
+    encode_response_head(
+        &parts,
+        BodyLength::None,
+        Persistence::KeepAlive,
+        Version::HTTP_11,
+        &mut dst,
+    );
     let text = std::str::from_utf8(&dst).unwrap();
     let date = text
         .strip_prefix("HTTP/1.1 200 OK\r\nDate: ")
@@ -169,7 +205,13 @@ fn date_is_added_when_missing() {
 fn appends_to_existing_buffer() {
     let (parts, ()) = Response::new(()).into_parts();
     let mut dst = BytesMut::from(&b"previous"[..]);
-    encode_response_head(&parts, BodyLength::None, true, Version::HTTP_11, &mut dst);
+    encode_response_head(
+        &parts,
+        BodyLength::None,
+        Persistence::KeepAlive,
+        Version::HTTP_11,
+        &mut dst,
+    );
     assert!(dst.starts_with(b"previousHTTP/1.1 200 OK\r\n"));
 }
 
@@ -324,7 +366,13 @@ fn encoded_head_parses_back() {
         .unwrap()
         .into_parts();
     let mut dst = BytesMut::new();
-    encode_response_head(&parts, BodyLength::None, true, Version::HTTP_11, &mut dst);
+    encode_response_head(
+        &parts,
+        BodyLength::None,
+        Persistence::KeepAlive,
+        Version::HTTP_11,
+        &mut dst,
+    );
     let (head, n) = parse(&dst).unwrap().unwrap();
     assert_eq!(n, dst.len());
     assert_eq!(head.response.status(), 101);

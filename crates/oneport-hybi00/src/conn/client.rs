@@ -92,7 +92,7 @@ where
 
     let mut buf = BytesMut::new();
     loop {
-        if let Some((res, used)) = handshake::parse_response(&buf, &expected)? {
+        if let Some((res, used)) = handshake::parse_response(&buf, &expected, &config.limits)? {
             let location = format!("ws://{authority}{path}");
             let matches = res
                 .headers()

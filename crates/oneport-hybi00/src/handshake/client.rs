@@ -4,16 +4,10 @@
 use bytes::{BufMut, BytesMut};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri};
+use oneport_http1::{BodyLength, Limits};
 use rand::Rng;
 
-use super::{
-    ANSWER_LEN, HandshakeError, KEY1, KEY2, KEY3_LEN, PROTOCOL, challenge, put_headers, single,
-};
-
-/// The largest response head [`parse_response`] waits for.
-pub const MAX_RESPONSE_HEAD: usize = 16 * 1024;
-/// The most response headers [`parse_response`] accepts.
-pub const MAX_RESPONSE_HEADERS: usize = 32;
+use super::{ANSWER_LEN, HandshakeError, KEY1, KEY2, KEY3_LEN, PROTOCOL, challenge, single};
 
 /// Fresh random keys for a client, generated as the draft describes, and the
 /// answer the server must send back: `(key1, key2, key3, expected_answer)`.
@@ -111,18 +105,13 @@ pub fn request(
 
 /// Writes `GET <path> HTTP/1.1`, the request's headers, an empty line and
 /// the eight bytes of the third key into `dst`.
-pub fn encode_request<B>(req: &Request<B>, key3: &[u8; KEY3_LEN], dst: &mut BytesMut) {
-    let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    dst.reserve(256);
-    dst.put_slice(b"GET ");
-    dst.put_slice(path.as_bytes());
-    dst.put_slice(b" HTTP/1.1\r\n");
-    put_headers(req.headers(), dst);
-    dst.put_slice(b"\r\n");
+pub fn encode_request(req: &Request<()>, key3: &[u8; KEY3_LEN], dst: &mut BytesMut) {
+    oneport_http1::encode_request_head(req, BodyLength::None, dst);
     dst.put_slice(key3);
 }
 
-/// Checks the server's answer at the start of `buf`: a `101` head with
+/// Checks the server's answer at the start of `buf`, parsed by
+/// `oneport-http1` under `limits` like every HTTP head in oneport: a `101` head with
 /// `Upgrade: WebSocket` and `Connection: Upgrade`, followed by 16 bytes equal
 /// to `expected` (from [`client_keys`] or [`challenge`]).
 ///
@@ -135,40 +124,27 @@ pub fn encode_request<B>(req: &Request<B>, key3: &[u8; KEY3_LEN], dst: &mut Byte
 /// [`UnexpectedStatus`](HandshakeError::UnexpectedStatus),
 /// [`InvalidResponse`](HandshakeError::InvalidResponse),
 /// [`ResponseTooLarge`](HandshakeError::ResponseTooLarge) past
-/// [`MAX_RESPONSE_HEAD`] bytes, or
+/// [`Limits::max_head_bytes`], or
 /// [`ChallengeMismatch`](HandshakeError::ChallengeMismatch).
 pub fn parse_response(
     buf: &[u8],
     expected: &[u8; ANSWER_LEN],
+    limits: &Limits,
 ) -> Result<Option<(Response<()>, usize)>, HandshakeError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-    let mut parsed = httparse::Response::new(&mut headers);
-    let head_len = match parsed.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_RESPONSE_HEAD => {
-            return Err(HandshakeError::ResponseTooLarge(MAX_RESPONSE_HEAD));
+    let (head, head_len) = match oneport_http1::parse_response(buf, limits) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return Ok(None),
+        Err(oneport_http1::Error::HeadTooLarge { max, .. }) => {
+            return Err(HandshakeError::ResponseTooLarge(max));
         }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => {
+        Err(oneport_http1::Error::TooManyHeaders) => {
             return Err(HandshakeError::InvalidResponse("too many headers"));
         }
         Err(_) => return Err(HandshakeError::InvalidResponse("malformed head")),
     };
-    if head_len > MAX_RESPONSE_HEAD {
-        return Err(HandshakeError::ResponseTooLarge(MAX_RESPONSE_HEAD));
-    }
-    let code = parsed.code.unwrap_or(0);
-    if code != 101 {
-        return Err(HandshakeError::UnexpectedStatus(code));
-    }
-    let mut res = Response::new(());
-    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    for h in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| HandshakeError::InvalidResponse("header name"))?;
-        let value = HeaderValue::from_bytes(h.value)
-            .map_err(|_| HandshakeError::InvalidResponse("header value"))?;
-        res.headers_mut().append(name, value);
+    let res = head.response;
+    if res.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Err(HandshakeError::UnexpectedStatus(res.status().as_u16()));
     }
     let is = |name: &str, display, want: &str| -> Result<(), HandshakeError> {
         match single(res.headers(), name, display)? {
@@ -222,24 +198,19 @@ mod tests {
         assert!(wire.starts_with(b"GET /chat?room=1 HTTP/1.1\r\n"));
         assert!(wire.ends_with(&k3));
 
-        // Parse it back as a server would.
-        let mut headers = [httparse::EMPTY_HEADER; 16];
-        let mut parsed = httparse::Request::new(&mut headers);
-        let n = match parsed.parse(&wire).unwrap() {
-            httparse::Status::Complete(n) => n,
-            httparse::Status::Partial => panic!("partial"),
-        };
+        // Parse it back as the server does.
+        let (head, n) = oneport_http1::parse_request(&wire, &Limits::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(&wire[n..], &k3);
-        let mut server_req = Request::builder().uri(parsed.path.unwrap());
-        for h in parsed.headers.iter() {
-            server_req = server_req.header(h.name, h.value);
-        }
-        let server_req = server_req.body(()).unwrap();
+        let server_req = head.request;
         let mut answer = BytesMut::new();
         encode_response(&server_req, &k3, false, Some("chat"), &mut answer).unwrap();
         answer.extend_from_slice(b"\x00hi\xFF");
 
-        let (res, used) = parse_response(&answer, &expected).unwrap().unwrap();
+        let (res, used) = parse_response(&answer, &expected, &Limits::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(&answer[used..], b"\x00hi\xFF");
         assert_eq!(
             res.headers()["sec-websocket-location"],
@@ -253,7 +224,9 @@ mod tests {
         // Every prefix is "need more", never an error.
         for cut in 0..used {
             assert!(
-                parse_response(&answer[..cut], &expected).unwrap().is_none(),
+                parse_response(&answer[..cut], &expected, &Limits::default())
+                    .unwrap()
+                    .is_none(),
                 "cut {cut}"
             );
         }
@@ -261,7 +234,7 @@ mod tests {
         let mut wrong = expected;
         wrong[0] ^= 1;
         assert_eq!(
-            parse_response(&answer, &wrong).unwrap_err(),
+            parse_response(&answer, &wrong, &Limits::default()).unwrap_err(),
             HandshakeError::ChallengeMismatch
         );
     }
@@ -270,27 +243,39 @@ mod tests {
     fn bad_responses() {
         let e = [0u8; 16];
         assert_eq!(
-            parse_response(b"HTTP/1.1 400 Bad Request\r\n\r\n", &e).unwrap_err(),
+            parse_response(b"HTTP/1.1 400 Bad Request\r\n\r\n", &e, &Limits::default())
+                .unwrap_err(),
             HandshakeError::UnexpectedStatus(400)
         );
         assert_eq!(
-            parse_response(b"HTTP/1.1 101 X\r\nUpgrade: websocket\r\n\r\n", &e).unwrap_err(),
+            parse_response(
+                b"HTTP/1.1 101 X\r\nUpgrade: websocket\r\n\r\n",
+                &e,
+                &Limits::default()
+            )
+            .unwrap_err(),
             HandshakeError::InvalidResponse("Connection")
         );
         assert_eq!(
-            parse_response(b"HTTP/1.1 101 X\r\nConnection: upgrade\r\n\r\n", &e).unwrap_err(),
+            parse_response(
+                b"HTTP/1.1 101 X\r\nConnection: upgrade\r\n\r\n",
+                &e,
+                &Limits::default()
+            )
+            .unwrap_err(),
             HandshakeError::InvalidResponse("Upgrade")
         );
         assert_eq!(
-            parse_response(b"garbage\r\n\r\n", &e).unwrap_err(),
+            parse_response(b"garbage\r\n\r\n", &e, &Limits::default()).unwrap_err(),
             HandshakeError::InvalidResponse("malformed head")
         );
-        let big = vec![b'a'; MAX_RESPONSE_HEAD + 1];
+        let max = Limits::default().max_head_bytes;
+        let big = vec![b'a'; max + 1];
         let mut long = b"HTTP/1.1 101 X\r\nX: ".to_vec();
         long.extend_from_slice(&big);
         assert_eq!(
-            parse_response(&long, &e).unwrap_err(),
-            HandshakeError::ResponseTooLarge(MAX_RESPONSE_HEAD)
+            parse_response(&long, &e, &Limits::default()).unwrap_err(),
+            HandshakeError::ResponseTooLarge(max)
         );
     }
 

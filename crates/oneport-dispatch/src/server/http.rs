@@ -1,0 +1,597 @@
+//! The HTTP/1.1 driver: the per-read burst that answers every request a
+//! read brought (pipelined ones in one write), keep-alive between bursts,
+//! and the handover to a takeover once its answer is written.
+
+use std::io;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use http::{Method, StatusCode, Version};
+use oneport_http1::{BodyKind, BodyLength, Persistence, RequestHead};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tracing::{debug, info};
+
+use super::Config;
+use super::conn::{BodyError, Conn, Io, ReadHead};
+use super::pool::{give_back, take_buffer};
+use crate::body::Kind as BodyKindInner;
+use crate::dispatcher::{Context, Dispatcher, Outcome, Response, Upgrade, Upgraded};
+
+/// How a burst of work on a readable connection ended.
+enum Burst {
+    /// Back to waiting for the next request.
+    Idle,
+    /// The connection is over.
+    Done,
+    /// A dispatcher took the connection over; everything queued, its own
+    /// answer included, is written.
+    Upgrade(Upgrade),
+}
+
+/// Whether a response is sent whole or, for a `HEAD` request, without its
+/// body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyMode {
+    Whole,
+    HeadOnly,
+}
+
+/// Serves one connection: HTTP until it ends or a dispatcher takes it over,
+/// then the takeover.
+///
+/// The HTTP part runs boxed, so that a taken-over connection (a WebSocket,
+/// an event stream) keeps none of its state: this task then holds only the
+/// takeover's future.
+pub(super) fn serve_connection(
+    io: TcpStream,
+    cx: Context,
+    config: Arc<Config>,
+    dispatcher: Arc<dyn Dispatcher>,
+) -> impl Future<Output = io::Result<()>> + Send + 'static {
+    // A plain function rather than an `async fn`, so that the arguments
+    // are moved into the box and not kept a second time in this future.
+    let http = Box::pin(serve_http(io, cx, config, dispatcher));
+    async move {
+        if let Some(takeover) = http.await? {
+            takeover.await;
+        }
+        Ok(())
+    }
+}
+
+/// Serves HTTP requests in order, pipelined ones answered in one write per
+/// read, until close, error, shutdown or a takeover (whose future is
+/// returned, not yet polled).
+///
+/// While idle this future is what a keep-alive connection costs, so it
+/// holds little: it waits for the socket to become readable with no
+/// buffer, then runs a boxed [`burst`] that reads, answers and writes until
+/// everything read is answered. The burst's larger state lives only while
+/// there is work.
+async fn serve_http(
+    io: TcpStream,
+    mut cx: Context,
+    config: Arc<Config>,
+    dispatcher: Arc<dyn Dispatcher>,
+) -> io::Result<Option<crate::dispatcher::BoxFuture<'static, ()>>> {
+    let config = &*config;
+    let dispatcher = &*dispatcher;
+    let _ = io.set_nodelay(true);
+    let mut conn = Conn {
+        io,
+        buf: BytesMut::new(),
+        out: BytesMut::new(),
+        config,
+    };
+    let mut first = true;
+    loop {
+        let idle = if first {
+            config.header_read_timeout
+        } else {
+            config.keep_alive_timeout
+        };
+        first = false;
+        tokio::select! {
+            r = timeout(idle, conn.io.readable()) => match r {
+                Ok(r) => r?,
+                Err(_) => return Ok(None),
+            },
+            () = cx.shutdown.wait() => return Ok(None),
+        }
+        match Box::pin(burst(&mut conn, &cx, dispatcher)).await? {
+            Burst::Idle => {}
+            Burst::Done => {
+                give_back(&mut conn.buf);
+                give_back(&mut conn.out);
+                return Ok(None);
+            }
+            Burst::Upgrade(up) => {
+                give_back(&mut conn.out);
+                let upgraded = Upgraded {
+                    io: conn.io,
+                    peer: cx.peer,
+                    leftover: conn.buf,
+                    shutdown: cx.shutdown,
+                };
+                // Started here, run by the caller once this state is freed.
+                return Ok(Some((up.run)(upgraded)));
+            }
+        }
+    }
+}
+
+/// Answers every request that arrives while the connection has data,
+/// starting from a readable socket.
+async fn burst<T: Io>(
+    conn: &mut Conn<'_, T>,
+    cx: &Context,
+    dispatcher: &dyn Dispatcher,
+) -> io::Result<Burst> {
+    let mut woken = true;
+    loop {
+        let head = match conn.read_head(&mut woken, cx).await? {
+            ReadHead::Head(h) => *h,
+            ReadHead::Idle => return Ok(Burst::Idle),
+            ReadHead::Done => return Ok(Burst::Done),
+            ReadHead::Refused(status, msg) => {
+                conn.answer_error(status, &msg).await?;
+                return Ok(Burst::Done);
+            }
+        };
+        let RequestHead {
+            request,
+            body,
+            keep_alive,
+            expect_continue,
+            ..
+        } = head;
+        let (parts, ()) = request.into_parts();
+        let version = parts.version;
+        if expect_continue && body != BodyKind::Empty {
+            if let BodyKind::Length(n) = body {
+                if n > conn.config.limits.max_body_bytes {
+                    conn.answer_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+                        .await?;
+                    return Ok(Burst::Done);
+                }
+            }
+            if conn.out.capacity() == 0 {
+                conn.out = take_buffer();
+            }
+            oneport_http1::encode_continue(&mut conn.out);
+            conn.flush().await?;
+        }
+        let body = match conn.read_body(body).await {
+            Ok(b) => b,
+            Err(BodyError::Status(status, msg)) => {
+                debug!(peer = %cx.peer, %status, %msg, "bad request body");
+                conn.answer_error(status, &msg).await?;
+                return Ok(Burst::Done);
+            }
+            Err(BodyError::Eof) => return Ok(Burst::Done),
+            Err(BodyError::Io(e)) => return Err(e),
+        };
+        let req = http::Request::from_parts(parts, body);
+        let method = req.method().clone();
+        let mode = if method == Method::HEAD {
+            BodyMode::HeadOnly
+        } else {
+            BodyMode::Whole
+        };
+        // The path is copied for the log only when the log line is wanted.
+        let line = tracing::enabled!(tracing::Level::INFO).then(|| RequestLine::new(&req));
+        let outcome = dispatcher.dispatch(req, cx).await;
+        let mut keep_alive = keep_alive && !cx.shutdown.is_shutting_down();
+        match outcome {
+            Outcome::Response(res) => {
+                // A dispatcher ends the connection by answering with
+                // `Connection: close` (failed upgrades do).
+                keep_alive &= !asks_to_close(res.headers());
+                if let Some(line) = &line {
+                    info!(peer = %cx.peer, method = %line.method, path = %line.path, status = res.status().as_u16(), "request");
+                }
+                if let Some(file) = conn.encode(res, version, persistence(keep_alive), mode) {
+                    Box::pin(conn.send_file_body(file)).await?;
+                }
+            }
+            Outcome::Declined(_) => {
+                if let Some(line) = &line {
+                    info!(peer = %cx.peer, method = %line.method, path = %line.path, status = 404, "not found");
+                }
+                let res = crate::text_response(StatusCode::NOT_FOUND, "not found\n");
+                if let Some(file) = conn.encode(res, version, persistence(keep_alive), mode) {
+                    Box::pin(conn.send_file_body(file)).await?;
+                }
+            }
+            Outcome::Upgrade(mut up) => {
+                // The takeover's answer leaves through the server, after
+                // the answers queued before it and under the write timeout;
+                // the connection is handed over only once it is written.
+                let status = up.head.take().map(|head| {
+                    let status = head.status();
+                    let (parts, ()) = head.into_parts();
+                    conn.encode_head(
+                        &parts,
+                        BodyLength::None,
+                        takeover_persistence(status),
+                        version,
+                    );
+                    status
+                });
+                conn.flush().await?;
+                if let Some(line) = &line {
+                    match status {
+                        Some(s) => {
+                            info!(peer = %cx.peer, method = %line.method, path = %line.path, status = s.as_u16(), "connection taken over")
+                        }
+                        None => {
+                            info!(peer = %cx.peer, method = %line.method, path = %line.path, "connection taken over; it answers itself")
+                        }
+                    }
+                }
+                return Ok(Burst::Upgrade(up));
+            }
+        }
+        if !keep_alive {
+            conn.flush().await?;
+            let _ = conn.io.shutdown().await;
+            return Ok(Burst::Done);
+        }
+    }
+}
+
+/// Whether a response's own `Connection` header holds the `close` token.
+fn asks_to_close(headers: &http::HeaderMap) -> bool {
+    headers.get_all(http::header::CONNECTION).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
+    })
+}
+
+/// The parts of a request line kept for the log after the request moved.
+struct RequestLine {
+    method: Method,
+    path: String,
+}
+
+impl RequestLine {
+    fn new<B>(req: &http::Request<B>) -> Self {
+        Self {
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+        }
+    }
+}
+
+fn persistence(keep_alive: bool) -> Persistence {
+    if keep_alive {
+        Persistence::KeepAlive
+    } else {
+        Persistence::Close
+    }
+}
+
+/// A `101` switches protocols on a connection that goes on; any other
+/// takeover answer (an event stream's `200`) has a body that runs until the
+/// connection closes.
+fn takeover_persistence(status: StatusCode) -> Persistence {
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        Persistence::KeepAlive
+    } else {
+        Persistence::Close
+    }
+}
+
+impl<T: Io> Conn<'_, T> {
+    /// Queues a plain-text error response with `Connection: close` and
+    /// writes everything queued.
+    async fn answer_error(&mut self, status: StatusCode, msg: &str) -> io::Result<()> {
+        let res = crate::text_response(status, format!("{msg}\n"));
+        if let Some(file) = self.encode(res, Version::HTTP_11, Persistence::Close, BodyMode::Whole)
+        {
+            Box::pin(self.send_file_body(file)).await?;
+        }
+        self.flush().await?;
+        let _ = self.io.shutdown().await;
+        Ok(())
+    }
+
+    /// Encodes a response head into `out`.
+    fn encode_head(
+        &mut self,
+        parts: &http::response::Parts,
+        framing: BodyLength,
+        persistence: Persistence,
+        version: Version,
+    ) {
+        if self.out.capacity() == 0 {
+            self.out = take_buffer();
+        }
+        oneport_http1::encode_response_head(parts, framing, persistence, version, &mut self.out);
+    }
+
+    /// Encodes `res` into `out`, except for a file body, which is returned
+    /// for the caller to stream.
+    fn encode(
+        &mut self,
+        res: Response,
+        version: Version,
+        persistence: Persistence,
+        mode: BodyMode,
+    ) -> Option<(tokio::fs::File, u64)> {
+        let (parts, body) = res.into_parts();
+        let has_body = oneport_http1::status_has_body(parts.status);
+        let framing = if has_body {
+            BodyLength::Length(body.len())
+        } else {
+            BodyLength::None
+        };
+        self.encode_head(&parts, framing, persistence, version);
+        if mode == BodyMode::HeadOnly || !has_body {
+            return None;
+        }
+        match body.kind {
+            BodyKindInner::Empty => None,
+            BodyKindInner::Full(b) => {
+                self.out.extend_from_slice(&b);
+                None
+            }
+            BodyKindInner::File { file, len } => Some((file, len)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::task::Poll;
+
+    use tokio::io::ReadBuf;
+
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::dispatcher::Shutdown;
+
+    /// A stream that serves queued reads (then waits forever) and records
+    /// every write it is given.
+    #[derive(Default)]
+    struct Recorder {
+        reads: VecDeque<Vec<u8>>,
+        writes: Mutex<Vec<Vec<u8>>>,
+        /// Every write fails, as on a connection the peer reset.
+        broken: bool,
+    }
+
+    impl Recorder {
+        fn record(&self, buf: &[u8]) -> usize {
+            self.writes.lock().expect("lock").push(buf.to_vec());
+            buf.len()
+        }
+
+        fn writes(&self) -> Vec<String> {
+            let w = self.writes.lock().expect("lock");
+            w.iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect()
+        }
+    }
+
+    impl tokio::io::AsyncRead for Recorder {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            match self.reads.pop_front() {
+                Some(chunk) => {
+                    assert!(chunk.len() <= buf.remaining(), "test chunks fit one read");
+                    buf.put_slice(&chunk);
+                    Poll::Ready(Ok(()))
+                }
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    impl tokio::io::AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(self.try_write_now(buf))
+        }
+
+        fn poll_flush(
+            self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(
+            self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Io for Recorder {
+        fn try_write_now(&self, buf: &[u8]) -> io::Result<usize> {
+            if self.broken {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            Ok(self.record(buf))
+        }
+    }
+
+    fn context() -> Context {
+        let addr: SocketAddr = "127.0.0.1:1".parse().expect("address");
+        Context {
+            peer: addr,
+            local: addr,
+            shutdown: Shutdown::never(),
+        }
+    }
+
+    /// A connection over `io` as the server holds it between requests.
+    fn idle_conn(io: Recorder, config: &Config) -> Conn<'_, Recorder> {
+        Conn {
+            io,
+            buf: BytesMut::new(),
+            out: BytesMut::new(),
+            config,
+        }
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[tokio::test]
+    async fn the_answers_to_one_read_leave_in_one_write() {
+        let config = Config::default();
+        let mut io = Recorder::default();
+        io.reads.push_back(GET.repeat(16));
+        io.reads.push_back(GET.repeat(3));
+        let mut conn = idle_conn(io, &config);
+        let site = crate::servlet(|_r: crate::Request| "hi");
+        let cx = context();
+        for _ in 0..2 {
+            let end = burst(&mut conn, &cx, &site).await.expect("burst");
+            assert!(matches!(end, Burst::Idle), "the connection stays open");
+        }
+        let writes = conn.io.writes();
+        assert_eq!(writes.len(), 2, "one write per read: {writes:?}");
+        assert_eq!(writes[0].matches("HTTP/1.1 200 OK\r\n").count(), 16);
+        assert_eq!(writes[1].matches("HTTP/1.1 200 OK\r\n").count(), 3);
+        // Idle again: neither buffer is held.
+        assert_eq!(conn.buf.capacity(), 0);
+        assert_eq!(conn.out.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_head_split_over_reads_is_answered_in_one_write() {
+        let config = Config::default();
+        let mut io = Recorder::default();
+        let (a, b) = GET.split_at(9);
+        io.reads.push_back(a.to_vec());
+        io.reads.push_back(b.to_vec());
+        let mut conn = idle_conn(io, &config);
+        let site = crate::servlet(|_r: crate::Request| "hi");
+        let end = burst(&mut conn, &context(), &site).await.expect("burst");
+        assert!(matches!(end, Burst::Idle));
+        let writes = conn.io.writes();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert!(writes[0].starts_with("HTTP/1.1 200 OK\r\n") && writes[0].ends_with("\r\n\r\nhi"));
+    }
+
+    /// Takes every request over, answering with a `101` that names the
+    /// path, and records whether its closure ran.
+    struct Takeover {
+        ran: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Dispatcher for Takeover {
+        fn dispatch<'a>(
+            &'a self,
+            req: crate::Request,
+            _cx: &'a Context,
+        ) -> crate::BoxFuture<'a, Outcome> {
+            let ran = self.ran.clone();
+            Box::pin(async move {
+                if req.uri().path() != "/up" {
+                    return Outcome::Response(crate::text_response(StatusCode::OK, "page"));
+                }
+                let mut head = http::Response::new(());
+                *head.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                head.headers_mut()
+                    .insert("upgrade", http::HeaderValue::from_static("test"));
+                Outcome::Upgrade(Upgrade::new(head, move |_up| async move {
+                    ran.store(true, std::sync::atomic::Ordering::SeqCst);
+                }))
+            })
+        }
+    }
+
+    const UP: &[u8] =
+        b"GET /up HTTP/1.1\r\nHost: x\r\nUpgrade: test\r\nConnection: upgrade\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_takeover_answer_is_written_by_the_server_before_the_handover() {
+        let config = Config::default();
+        let mut io = Recorder::default();
+        let mut wire = GET.to_vec();
+        wire.extend_from_slice(UP);
+        io.reads.push_back(wire);
+        let mut conn = idle_conn(io, &config);
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let site = Takeover { ran: ran.clone() };
+        let end = burst(&mut conn, &context(), &site).await.expect("burst");
+        assert!(matches!(end, Burst::Upgrade(_)), "taken over");
+        // Both answers, the page's and the takeover's, left in one write
+        // before the handover, encoded by oneport-http1 (it adds `Date`).
+        let writes = conn.io.writes();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        let (page, up) = writes[0]
+            .split_once("HTTP/1.1 101 Switching Protocols\r\n")
+            .expect("a 101 after the page");
+        assert!(
+            page.starts_with("HTTP/1.1 200 OK\r\n") && page.ends_with("page"),
+            "{page}"
+        );
+        assert!(
+            up.contains("upgrade: test\r\n") && up.contains("Date: "),
+            "{up}"
+        );
+        assert!(
+            !up.contains("Connection: close") && up.ends_with("\r\n\r\n"),
+            "{up}"
+        );
+        assert!(
+            !ran.load(std::sync::atomic::Ordering::SeqCst),
+            "not run by the burst"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_takeover_whose_answer_cannot_be_written_is_never_run() {
+        let config = Config::default();
+        let mut io = Recorder {
+            broken: true,
+            ..Recorder::default()
+        };
+        io.reads.push_back(UP.to_vec());
+        let mut conn = idle_conn(io, &config);
+        let site = Takeover {
+            ran: Arc::default(),
+        };
+        let end = burst(&mut conn, &context(), &site).await;
+        assert!(end.is_err(), "the write error ends the connection");
+    }
+
+    #[tokio::test]
+    async fn a_304_goes_out_without_its_body() {
+        let config = Config::default();
+        let mut io = Recorder::default();
+        io.reads.push_back(GET.to_vec());
+        let mut conn = idle_conn(io, &config);
+        let site = crate::servlet(|_r: crate::Request| {
+            (StatusCode::NOT_MODIFIED, "a body that must not be sent")
+        });
+        let end = burst(&mut conn, &context(), &site).await.expect("burst");
+        assert!(matches!(end, Burst::Idle));
+        let writes = conn.io.writes();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert!(
+            writes[0].starts_with("HTTP/1.1 304 Not Modified\r\n"),
+            "{writes:?}"
+        );
+        assert!(writes[0].ends_with("\r\n\r\n"), "no body: {writes:?}");
+        assert!(!writes[0].contains("Content-Length"), "{writes:?}");
+    }
+}
