@@ -12,8 +12,8 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use oneport_hybi00::handshake::{
-    self, KEY3_LEN, challenge, encode_rejection, encode_response, is_hybi00_request, key_number,
-    parse_response, response,
+    self, KEY3_LEN, Scheme, challenge, encode_rejection, encode_response, is_hybi00_request,
+    key_number, parse_response, response,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -50,12 +50,16 @@ fuzz_target!(|data: &[u8]| {
     if let Some(bytes) = data.get(used..used + KEY3_LEN) {
         key3.copy_from_slice(bytes);
     }
-    let secure = used % 2 == 1;
+    let scheme = if used % 2 == 1 {
+        Scheme::Wss
+    } else {
+        Scheme::Ws
+    };
     let protocol = if used % 3 == 0 { Some("chat") } else { None };
-    let _ = response(&req, secure, protocol);
+    let _ = response(&req, scheme, protocol);
 
     let mut out = BytesMut::new();
-    match encode_response(&req, &key3, secure, protocol, &mut out) {
+    match encode_response(&req, &key3, scheme, protocol, &mut out) {
         Ok(()) => {
             let key1 = req.headers()["sec-websocket-key1"].to_str().unwrap();
             let key2 = req.headers()["sec-websocket-key2"].to_str().unwrap();

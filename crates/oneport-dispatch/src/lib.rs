@@ -90,13 +90,12 @@ pub use server::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE, DEFAULT_WRITE_TIMEOUT, Server, ShutdownHandle,
     serve,
 };
-pub use servlet::{Async, IntoResponse, Servlet, ServletFn, Sync, servlet};
+pub use servlet::{IntoResponse, Servlet, ServletFn, markers, servlet};
 pub use sse::{SseDispatcher, SseOptions, sse};
 pub use standalone::{Serving, sse_serve, ws_serve};
 pub use websocket::{
-    Handler, ServiceMapper, Subprotocol, Transport, UpgradeCheck, Version, WebSocket,
-    WebSocketDispatcher, WsOptions, WsReceiver, WsSender, is_websocket_request, service_mapper,
-    websocket,
+    Handler, ServiceMapper, Subprotocol, Transport, UpgradeCheck, WebSocket, WebSocketDispatcher,
+    WsOptions, WsReceiver, WsSender, WsVersion, is_websocket_request, service_mapper, websocket,
 };
 
 /// The WebSocket message and close types handlers use.

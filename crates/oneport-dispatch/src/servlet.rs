@@ -39,24 +39,30 @@ impl<B: Into<Body>> IntoResponse for (http::StatusCode, B) {
     }
 }
 
-/// Marker for synchronous servlet functions.
-#[derive(Debug)]
-pub enum Sync {}
-/// Marker for asynchronous servlet functions.
-#[derive(Debug)]
-pub enum Async {}
+/// The markers that tell the two kinds of [`ServletFn`] apart. Code never
+/// names them; they only let one `servlet` accept both kinds of function.
+pub mod markers {
+    /// Marks a servlet function that returns its response.
+    #[derive(Debug)]
+    pub enum SyncFn {}
+    /// Marks a servlet function that returns a future of its response.
+    #[derive(Debug)]
+    pub enum AsyncFn {}
+}
+
+use markers::{AsyncFn, SyncFn};
 
 /// A function usable as a servlet: `Fn(Request) -> R` or
 /// `Fn(Request) -> impl Future<Output = R>`, with `R:` [`IntoResponse`].
 /// The marker `M` only tells the two kinds apart.
-pub trait ServletFn<M>: Send + std::marker::Sync + 'static {
+pub trait ServletFn<M>: Send + Sync + 'static {
     /// Runs the function.
     fn call(&self, req: Request) -> BoxFuture<'_, Response>;
 }
 
-impl<F, R> ServletFn<(Sync, R)> for F
+impl<F, R> ServletFn<(SyncFn, R)> for F
 where
-    F: Fn(Request) -> R + Send + std::marker::Sync + 'static,
+    F: Fn(Request) -> R + Send + Sync + 'static,
     R: IntoResponse,
 {
     fn call(&self, req: Request) -> BoxFuture<'_, Response> {
@@ -65,9 +71,9 @@ where
     }
 }
 
-impl<F, Fut, R> ServletFn<(Async, Fut, R)> for F
+impl<F, Fut, R> ServletFn<(AsyncFn, Fut, R)> for F
 where
-    F: Fn(Request) -> Fut + Send + std::marker::Sync + 'static,
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
     R: IntoResponse,
 {

@@ -20,7 +20,7 @@ mod socket;
 mod upgrade;
 
 pub use mapper::{ServiceMapper, Subprotocol, service_mapper};
-pub use socket::{Transport, Version, WebSocket, WsReceiver, WsSender};
+pub use socket::{Transport, WebSocket, WsReceiver, WsSender, WsVersion};
 
 /// The handler a WebSocket dispatcher runs for each accepted connection:
 /// it gets the socket and the head of the upgrade request (Racket's
@@ -119,15 +119,12 @@ pub struct WsOptions {
     /// RFC 6455 limits and timeouts.
     ///
     /// Default is [`Config::default()`].
-    pub config: Config,
-    /// hybi-00 limits and timeouts.
+    pub rfc6455: Config,
+    /// hybi-00 limits and timeouts, or `None` to refuse hybi-00 clients
+    /// (with `426` and `Sec-WebSocket-Version: 13`).
     ///
-    /// Default is `oneport_hybi00::Config::default()`.
-    pub hybi00: oneport_hybi00::Config,
-    /// Whether hybi-00 clients are served.
-    ///
-    /// Default is `true`.
-    pub allow_hybi00: bool,
+    /// Default is `Some(oneport_hybi00::Config::default())`: served.
+    pub hybi00: Option<oneport_hybi00::Config>,
     /// A check run on each valid upgrade request before it is accepted.
     ///
     /// Default is none: every valid upgrade is accepted.
@@ -138,9 +135,8 @@ impl fmt::Debug for WsOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WsOptions")
             .field("origin", &self.origin)
-            .field("config", &self.config)
+            .field("rfc6455", &self.rfc6455)
             .field("hybi00", &self.hybi00)
-            .field("allow_hybi00", &self.allow_hybi00)
             .field("check", &self.check.as_ref().map(|_| ".."))
             .finish()
     }
@@ -150,9 +146,8 @@ impl Default for WsOptions {
     fn default() -> Self {
         Self {
             origin: OriginPolicy::SameHost,
-            config: Config::default(),
-            hybi00: oneport_hybi00::Config::default(),
-            allow_hybi00: true,
+            rfc6455: Config::default(),
+            hybi00: Some(oneport_hybi00::Config::default()),
             check: None,
         }
     }
@@ -166,20 +161,20 @@ impl WsOptions {
     }
 
     /// Sets the RFC 6455 configuration.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub fn rfc6455(mut self, config: Config) -> Self {
+        self.rfc6455 = config;
         self
     }
 
-    /// Sets the hybi-00 configuration.
+    /// Serves hybi-00 clients with this configuration.
     pub fn hybi00(mut self, config: oneport_hybi00::Config) -> Self {
-        self.hybi00 = config;
+        self.hybi00 = Some(config);
         self
     }
 
-    /// Serves (or refuses) hybi-00 clients.
-    pub fn allow_hybi00(mut self, allow: bool) -> Self {
-        self.allow_hybi00 = allow;
+    /// Refuses hybi-00 clients (`426` with `Sec-WebSocket-Version: 13`).
+    pub fn refuse_hybi00(mut self) -> Self {
+        self.hybi00 = None;
         self
     }
 
@@ -269,7 +264,7 @@ impl Dispatcher for WebSocketDispatcher {
             }
             upgrade::upgrade(req, &self.options, |offered, version| {
                 let protocol = match version {
-                    Version::Hybi00 => offered.first().cloned(),
+                    WsVersion::Hybi00 => offered.first().cloned(),
                     _ => None,
                 };
                 Ok((protocol, self.handler.clone()))

@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use oneport_dispatch::{
-    CloseCode, Message, OriginPolicy, Request, ServiceMapper, Subprotocol, Version, WebSocket,
-    WsOptions, filter, sequencer, servlet, websocket,
+    CloseCode, Message, OriginPolicy, Request, ServiceMapper, Subprotocol, WebSocket, WsOptions,
+    WsVersion, filter, sequencer, servlet, websocket,
 };
 use support::*;
 
@@ -29,8 +29,8 @@ async fn echo(mut ws: WebSocket, _req: http::request::Parts) {
 /// Tags each echo with the protocol version, to prove one handler saw both.
 async fn tagged_echo(mut ws: WebSocket, _req: http::request::Parts) {
     let tag = match ws.version() {
-        Version::Rfc6455 => "rfc6455",
-        Version::Hybi00 => "hybi00",
+        WsVersion::Rfc6455 => "rfc6455",
+        WsVersion::Hybi00 => "hybi00",
         _ => "other",
     };
     while let Some(Ok(msg)) = ws.recv().await {

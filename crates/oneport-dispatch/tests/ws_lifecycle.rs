@@ -11,7 +11,7 @@ use bytes::{Buf, BytesMut};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use oneport_dispatch::{
     CloseCode, Message, OriginPolicy, Request, Response, ServiceMapper, SseOptions, Subprotocol,
-    Version, WebSocket, WsOptions, filter, sequencer, service_mapper, sse, text_response,
+    WebSocket, WsOptions, WsVersion, filter, sequencer, service_mapper, sse, text_response,
     websocket,
 };
 use oneport_rfc6455::{Config, Connection, Role};
@@ -335,7 +335,7 @@ async fn close_status_peer_and_version() {
         .await
         .expect("close");
         let (version, peer, before, after, late) = rx.await.expect("report");
-        assert_eq!(version, Version::Rfc6455);
+        assert_eq!(version, WsVersion::Rfc6455);
         assert_eq!(peer, Some(local));
         assert_eq!(before, (false, None));
         assert!(after.0);

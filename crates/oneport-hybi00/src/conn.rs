@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use crate::frame::{Decoder, Frame, encode_close, encode_text};
-use crate::handshake::{self, HandshakeError, KEY3_LEN};
+use crate::handshake::{self, HandshakeError, KEY3_LEN, Scheme};
 use crate::{Config, Error};
 
 mod client;
@@ -586,14 +586,14 @@ pub async fn accept<S>(
     mut io: S,
     req: &http::Request<()>,
     leftover: BytesMut,
-    secure: bool,
+    scheme: Scheme,
     protocol: Option<&str>,
     config: Config,
 ) -> Result<WebSocket<S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match handshake::response(req, secure, protocol) {
+    match handshake::response(req, scheme, protocol) {
         Ok(res) => accept_with_response(io, req, &res, leftover, config).await,
         Err(e) => Err(reject(&mut io, e, &config).await),
     }

@@ -35,6 +35,16 @@ pub(crate) const ORIGIN: &str = "sec-websocket-origin";
 pub(crate) const LOCATION: &str = "sec-websocket-location";
 pub(crate) const PROTOCOL: &str = "sec-websocket-protocol";
 
+/// The scheme the server's `Sec-WebSocket-Location` names: `ws://` on a
+/// plain connection, `wss://` when the connection is TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `ws://`: plain TCP.
+    Ws,
+    /// `wss://`: the stream is TLS.
+    Wss,
+}
+
 /// Why an opening handshake failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -194,7 +204,7 @@ pub fn challenge(
 ///
 /// Headers, in this order: `Upgrade: WebSocket`, `Connection: Upgrade`,
 /// `Sec-WebSocket-Origin` (the request's `Origin`, when it has one),
-/// `Sec-WebSocket-Location` (`ws://` or, when `secure`, `wss://`, then the
+/// `Sec-WebSocket-Location` (`ws://`, or `wss://` for [`Scheme::Wss`], then the
 /// request's `Host` and path with query) and `Sec-WebSocket-Protocol` when
 /// `protocol` is given. Both keys are checked, so a response is only built
 /// for a request whose answer can be computed.
@@ -206,7 +216,7 @@ pub fn challenge(
 /// [`key_number`], or [`InvalidProtocol`](HandshakeError::InvalidProtocol).
 pub fn response<B>(
     req: &Request<B>,
-    secure: bool,
+    scheme: Scheme,
     protocol: Option<&str>,
 ) -> Result<Response<()>, HandshakeError> {
     let (key1, key2) = keys(req)?;
@@ -215,7 +225,10 @@ pub fn response<B>(
     let host = host(req)?;
     let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let path = if path.starts_with('/') { path } else { "/" };
-    let scheme = if secure { "wss" } else { "ws" };
+    let scheme = match scheme {
+        Scheme::Ws => "ws",
+        Scheme::Wss => "wss",
+    };
     let location = HeaderValue::from_str(&format!("{scheme}://{host}{path}"))
         .map_err(|_| HandshakeError::InvalidHeader("Host"))?;
 
@@ -249,11 +262,11 @@ pub fn response<B>(
 pub fn encode_response<B>(
     req: &Request<B>,
     key3: &[u8; KEY3_LEN],
-    secure: bool,
+    scheme: Scheme,
     protocol: Option<&str>,
     dst: &mut BytesMut,
 ) -> Result<(), HandshakeError> {
-    let res = response(req, secure, protocol)?;
+    let res = response(req, scheme, protocol)?;
     encode_answer(req, &res, key3, dst)
 }
 
@@ -450,7 +463,7 @@ mod tests {
         let req = draft_request();
         assert!(is_hybi00_request(&req));
         let mut out = BytesMut::new();
-        encode_response(&req, DRAFT_KEY3, false, Some("sample"), &mut out).unwrap();
+        encode_response(&req, DRAFT_KEY3, Scheme::Ws, Some("sample"), &mut out).unwrap();
         let expected: &[u8] = b"HTTP/1.1 101 WebSocket Protocol Handshake\r\n\
             Upgrade: WebSocket\r\n\
             Connection: Upgrade\r\n\
@@ -465,7 +478,7 @@ mod tests {
     #[test]
     fn response_headers() {
         let req = draft_request();
-        let res = response(&req, true, None).unwrap();
+        let res = response(&req, Scheme::Wss, None).unwrap();
         assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(res.headers()["upgrade"], "WebSocket");
         assert_eq!(res.headers()["connection"], "Upgrade");
@@ -480,13 +493,13 @@ mod tests {
         *req.uri_mut() = "/chat/room?id=7&x=y".parse().unwrap();
         req.headers_mut()
             .insert("host", HeaderValue::from_static("127.0.0.1:8080"));
-        let res = response(&req, false, None).unwrap();
+        let res = response(&req, Scheme::Ws, None).unwrap();
         assert_eq!(
             res.headers()[LOCATION],
             "ws://127.0.0.1:8080/chat/room?id=7&x=y"
         );
         *req.uri_mut() = "*".parse().unwrap();
-        let res = response(&req, false, None).unwrap();
+        let res = response(&req, Scheme::Ws, None).unwrap();
         assert_eq!(res.headers()[LOCATION], "ws://127.0.0.1:8080/");
     }
 
@@ -494,7 +507,7 @@ mod tests {
     fn no_origin_no_origin_header() {
         let mut req = draft_request();
         req.headers_mut().remove("origin");
-        let res = response(&req, false, None).unwrap();
+        let res = response(&req, Scheme::Ws, None).unwrap();
         assert!(!res.headers().contains_key(ORIGIN));
     }
 
@@ -517,7 +530,7 @@ mod tests {
         *r.method_mut() = Method::POST;
         assert!(!is_hybi00_request(&r));
         assert_eq!(
-            response(&r, false, None).unwrap_err(),
+            response(&r, Scheme::Ws, None).unwrap_err(),
             HandshakeError::NotHybi00Request
         );
         // An RFC 6455 request is not hybi-00.
@@ -557,18 +570,18 @@ mod tests {
         req.headers_mut()
             .insert(KEY1, HeaderValue::from_static("123456"));
         assert_eq!(
-            response(&req, false, None).unwrap_err(),
+            response(&req, Scheme::Ws, None).unwrap_err(),
             HandshakeError::KeyNoSpaces
         );
         let mut out = BytesMut::new();
-        assert!(encode_response(&req, DRAFT_KEY3, false, None, &mut out).is_err());
+        assert!(encode_response(&req, DRAFT_KEY3, Scheme::Ws, None, &mut out).is_err());
         assert!(out.is_empty(), "nothing written on error");
 
         let mut req = draft_request();
         req.headers_mut()
             .insert(KEY2, HeaderValue::from_static("1 2 3"));
         assert_eq!(
-            response(&req, false, None).unwrap_err(),
+            response(&req, Scheme::Ws, None).unwrap_err(),
             HandshakeError::KeyNotMultiple
         );
     }
@@ -579,36 +592,36 @@ mod tests {
         req.headers_mut()
             .append(KEY1, HeaderValue::from_static("1 1"));
         assert_eq!(
-            response(&req, false, None).unwrap_err(),
+            response(&req, Scheme::Ws, None).unwrap_err(),
             HandshakeError::DuplicateHeader("Sec-WebSocket-Key1")
         );
         let mut req = draft_request();
         req.headers_mut().remove("host");
         assert_eq!(
-            response(&req, false, None).unwrap_err(),
+            response(&req, Scheme::Ws, None).unwrap_err(),
             HandshakeError::MissingHeader("Host")
         );
         let mut req = draft_request();
         req.headers_mut()
             .insert("host", HeaderValue::from_static("user@evil"));
         assert_eq!(
-            response(&req, false, None).unwrap_err(),
+            response(&req, Scheme::Ws, None).unwrap_err(),
             HandshakeError::InvalidHeader("Host")
         );
         let req = draft_request();
         assert_eq!(
-            response(&req, false, Some("a\r\nb")).unwrap_err(),
+            response(&req, Scheme::Ws, Some("a\r\nb")).unwrap_err(),
             HandshakeError::InvalidProtocol
         );
         assert_eq!(
-            response(&req, false, Some("")).unwrap_err(),
+            response(&req, Scheme::Ws, Some("")).unwrap_err(),
             HandshakeError::InvalidProtocol
         );
         // Absolute-form target and no Host: the authority is used.
         let mut req = draft_request();
         req.headers_mut().remove("host");
         *req.uri_mut() = "http://example.org:81/a".parse().unwrap();
-        let res = response(&req, false, None).unwrap();
+        let res = response(&req, Scheme::Ws, None).unwrap();
         assert_eq!(res.headers()[LOCATION], "ws://example.org:81/a");
     }
 

@@ -85,7 +85,7 @@ pub use config::{
 };
 pub use error::Error;
 pub use frame::{Decoder, Frame, MAX_LENGTH_BYTES, encode_close, encode_text};
-pub use handshake::{HandshakeError, is_hybi00_request};
+pub use handshake::{HandshakeError, Scheme, is_hybi00_request};
 /// The message model, shared with RFC 6455 so that one handler serves both.
 pub use oneport_rfc6455::{CloseCode, CloseFrame, Message, Utf8Bytes};
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use oneport_hybi00::handshake::{self, HandshakeError};
 use oneport_hybi00::{
-    CloseCode, Config, Error, Message, WebSocket, accept, connect, connect_with_config,
+    CloseCode, Config, Error, Message, Scheme, WebSocket, accept, connect, connect_with_config,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,7 +44,7 @@ async fn serve_once(config: Config) -> (String, JoinHandle<Result<WebSocket<TcpS
         let (mut io, _) = listener.accept().await.unwrap();
         let (req, leftover) = read_head(&mut io).await;
         assert!(handshake::is_hybi00_request(&req));
-        accept(io, &req, leftover, false, None, config).await
+        accept(io, &req, leftover, Scheme::Ws, None, config).await
     });
     (format!("127.0.0.1:{}", addr.port()), task)
 }
@@ -609,7 +609,7 @@ fn futures_are_send(ws: &mut WebSocket<TcpStream>, req: &http::Request<()>) {
         tokio::io::empty(),
         req,
         BytesMut::new(),
-        false,
+        Scheme::Ws,
         None,
         Config::default(),
     ));

@@ -21,7 +21,7 @@ use crate::error::{Error, Kind};
 /// Which WebSocket protocol a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Version {
+pub enum WsVersion {
     /// RFC 6455 (`Sec-WebSocket-Version: 13`).
     Rfc6455,
     /// The hixie-76 / hybi-00 draft: text messages only.
@@ -105,10 +105,10 @@ impl<S: Transport> Inner<S> {
         }
     }
 
-    fn version(&self) -> Version {
+    fn version(&self) -> WsVersion {
         match self {
-            Inner::Rfc6455(_) => Version::Rfc6455,
-            Inner::Hybi00(_) => Version::Hybi00,
+            Inner::Rfc6455(_) => WsVersion::Rfc6455,
+            Inner::Hybi00(_) => WsVersion::Hybi00,
         }
     }
 }
@@ -481,15 +481,15 @@ impl<S: Transport> WebSocket<S> {
     }
 
     /// The protocol version in use.
-    pub fn version(&self) -> Version {
+    pub fn version(&self) -> WsVersion {
         self.conn
             .as_ref()
-            .map_or(Version::Rfc6455, |c| c.inner.version())
+            .map_or(WsVersion::Rfc6455, |c| c.inner.version())
     }
 
     /// Whether binary messages (and pings) can be sent.
     pub fn supports_binary(&self) -> bool {
-        self.version() == Version::Rfc6455
+        self.version() == WsVersion::Rfc6455
     }
 
     /// The subprotocol agreed in the handshake, if any.
@@ -790,10 +790,10 @@ impl<S: Transport> fmt::Debug for WsSender<S> {
 macro_rules! half_info {
     () => {
         /// The protocol version in use.
-        pub fn version(&self) -> Version {
+        pub fn version(&self) -> WsVersion {
             self.shared
                 .with(|c| c.inner.version())
-                .unwrap_or(Version::Rfc6455)
+                .unwrap_or(WsVersion::Rfc6455)
         }
 
         /// The subprotocol agreed in the handshake, if any.

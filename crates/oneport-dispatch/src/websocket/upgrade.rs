@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use oneport_rfc6455::Role;
 use tracing::debug;
 
-use super::socket::{Engine, Version, WebSocket};
+use super::socket::{Engine, WebSocket, WsVersion};
 use super::{Handler, WsOptions};
 use crate::dispatcher::{Outcome, Request, Response, Shutdown, Upgrade};
 use tokio::net::TcpStream;
@@ -28,7 +28,7 @@ pub(super) type Choice = Result<(Option<String>, Arc<dyn Handler>), Box<Response
 /// meant to leave HTTP, so the rest of its stream is not trusted as HTTP.
 pub(super) fn upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
 where
-    C: FnOnce(&[String], Version) -> Choice,
+    C: FnOnce(&[String], WsVersion) -> Choice,
 {
     match try_upgrade(req, options, choose) {
         Outcome::Response(mut res) => {
@@ -63,7 +63,7 @@ fn check(req: &Request, options: &WsOptions) -> Result<HeaderMap, Response> {
 
 fn try_upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
 where
-    C: FnOnce(&[String], Version) -> Choice,
+    C: FnOnce(&[String], WsVersion) -> Choice,
 {
     if req.method() != Method::GET {
         return Outcome::Response(crate::text_response(
@@ -73,17 +73,17 @@ where
     }
     let head = head_only(&req);
     if oneport_hybi00::is_hybi00_request(&head) {
-        if !options.allow_hybi00 {
-            return Outcome::Response(version_required());
-        }
-        return hybi00(req, head, options, choose);
+        return match &options.hybi00 {
+            Some(config) => hybi00(req, head, options, config.clone(), choose),
+            None => Outcome::Response(version_required()),
+        };
     }
     let checked = match oneport_rfc6455::check_request(&head, &options.origin) {
         Ok(c) => c,
         Err(e) => return Outcome::Response(into_body(e.to_response())),
     };
     drop(head);
-    let (protocol, handler) = match choose(&checked.protocols, Version::Rfc6455) {
+    let (protocol, handler) = match choose(&checked.protocols, WsVersion::Rfc6455) {
         Ok(p) => p,
         Err(res) => return Outcome::Response(*res),
     };
@@ -94,7 +94,7 @@ where
     let mut head = oneport_rfc6455::response(&checked.key, protocol.as_deref());
     head.headers_mut().extend(extra);
     drop(checked);
-    let config = options.config.clone();
+    let config = options.rfc6455.clone();
     let (parts, _body) = req.into_parts();
     // The server writes the `101`; the takeover starts on a switched
     // connection.
@@ -130,9 +130,15 @@ async fn serve(
 
 /// The hybi-00 branch: the answer needs the eight key bytes that follow
 /// the head, so it is written by the takeover, not before it.
-fn hybi00<C>(req: Request, head: http::Request<()>, options: &WsOptions, choose: C) -> Outcome
+fn hybi00<C>(
+    req: Request,
+    head: http::Request<()>,
+    options: &WsOptions,
+    config: oneport_hybi00::Config,
+    choose: C,
+) -> Outcome
 where
-    C: FnOnce(&[String], Version) -> Choice,
+    C: FnOnce(&[String], WsVersion) -> Choice,
 {
     if let Err(e) = oneport_rfc6455::check_origin(&head, &options.origin) {
         return Outcome::Response(into_body(e.to_response()));
@@ -147,13 +153,17 @@ where
         .filter(|p| !p.is_empty())
         .map(|p| vec![p.to_owned()])
         .unwrap_or_default();
-    let (protocol, handler) = match choose(&offered, Version::Hybi00) {
+    let (protocol, handler) = match choose(&offered, WsVersion::Hybi00) {
         Ok(p) => p,
         Err(res) => return Outcome::Response(*res),
     };
     // Everything about the answer but the key bytes is known now, so a bad
     // key is answered here, like any other bad request.
-    let mut res = match oneport_hybi00::handshake::response(&head, false, protocol.as_deref()) {
+    let mut res = match oneport_hybi00::handshake::response(
+        &head,
+        oneport_hybi00::Scheme::Ws,
+        protocol.as_deref(),
+    ) {
         Ok(res) => res,
         Err(e) => {
             let mut r = crate::text_response(e.status(), format!("{e}\n"));
@@ -166,7 +176,6 @@ where
         Ok(extra) => res.headers_mut().extend(extra),
         Err(refused) => return Outcome::Response(refused),
     }
-    let config = options.hybi00.clone();
     let (parts, body) = req.into_parts();
     Outcome::Upgrade(Upgrade::answered_by_closure(move |up| async move {
         // A client that declared the key bytes as a body (`Content-Length:

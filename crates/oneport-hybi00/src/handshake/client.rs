@@ -165,7 +165,7 @@ pub fn parse_response(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{encode_response, is_hybi00_request, key_number, response};
+    use super::super::{Scheme, encode_response, is_hybi00_request, key_number, response};
     use super::*;
 
     #[test]
@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(&wire[n..], &k3);
         let server_req = head.request;
         let mut answer = BytesMut::new();
-        encode_response(&server_req, &k3, false, Some("chat"), &mut answer).unwrap();
+        encode_response(&server_req, &k3, Scheme::Ws, Some("chat"), &mut answer).unwrap();
         answer.extend_from_slice(b"\x00hi\xFF");
 
         let (res, used) = parse_response(&answer, &expected, &Limits::default())
@@ -218,7 +218,7 @@ mod tests {
         );
         assert_eq!(res.headers()["sec-websocket-protocol"], "chat");
         assert_eq!(res.headers()["sec-websocket-origin"], "http://127.0.0.1");
-        let same = response(&server_req, false, Some("chat")).unwrap();
+        let same = response(&server_req, Scheme::Ws, Some("chat")).unwrap();
         assert_eq!(same.headers(), res.headers());
 
         // Every prefix is "need more", never an error.
