@@ -113,3 +113,16 @@ impl From<std::io::Error> for Error {
         Self::with(Kind::Io, e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_are_io_and_nothing_else() {
+        let e = Error::from(std::io::Error::from(std::io::ErrorKind::AddrInUse));
+        assert!(e.is_io());
+        assert!(!(e.is_websocket() || e.is_unsupported() || e.is_closed() || e.is_timeout()));
+        assert!(std::error::Error::source(&e).is_some(), "the cause is kept");
+    }
+}

@@ -46,6 +46,7 @@ fn rfc6455_err(e: oneport_rfc6455::Error) -> Error {
     let kind = match e {
         E::AlreadyClosed | E::ConnectionClosed => Kind::Closed,
         E::Timeout => Kind::Timeout,
+        E::Io(_) => Kind::Io,
         _ => Kind::WebSocket,
     };
     Error::with(kind, e)
@@ -57,6 +58,7 @@ fn hybi00_err(e: oneport_hybi00::Error) -> Error {
         E::Unsupported(_) => Kind::Unsupported,
         E::Closed => Kind::Closed,
         E::Timeout => Kind::Timeout,
+        E::Io(_) => Kind::Io,
         _ => Kind::WebSocket,
     };
     Error::with(kind, e)
@@ -963,5 +965,72 @@ impl<S: Transport> futures_sink::Sink<Message> for WsSender<S> {
             |c, cx| c.poll_close_sink(cx),
             || Err(gone()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which predicates hold, in the order io, websocket, unsupported,
+    /// closed, timeout.
+    fn predicates(e: &Error) -> [bool; 5] {
+        [
+            e.is_io(),
+            e.is_websocket(),
+            e.is_unsupported(),
+            e.is_closed(),
+            e.is_timeout(),
+        ]
+    }
+
+    const IO: [bool; 5] = [true, false, false, false, false];
+    const WEBSOCKET: [bool; 5] = [false, true, false, false, false];
+    const UNSUPPORTED: [bool; 5] = [false, false, true, false, false];
+    const CLOSED: [bool; 5] = [false, false, false, true, false];
+    const TIMEOUT: [bool; 5] = [false, false, false, false, true];
+
+    #[test]
+    fn each_predicate_holds_for_its_rfc6455_errors_only() {
+        use oneport_rfc6455::Error as E;
+        let broken = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let cases = [
+            (E::Io(broken()), IO),
+            (E::Utf8, WEBSOCKET),
+            (
+                E::Protocol(oneport_rfc6455::ProtocolError::UnmaskedFrame),
+                WEBSOCKET,
+            ),
+            (E::AlreadyClosed, CLOSED),
+            (E::ConnectionClosed, CLOSED),
+            (E::Timeout, TIMEOUT),
+        ];
+        for (e, want) in cases {
+            let shown = e.to_string();
+            assert_eq!(predicates(&rfc6455_err(e)), want, "{shown}");
+        }
+    }
+
+    #[test]
+    fn each_predicate_holds_for_its_hybi00_errors_only() {
+        use oneport_hybi00::Error as E;
+        let broken = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let cases = [
+            (E::Io(broken()), IO),
+            (E::InvalidUtf8, WEBSOCKET),
+            (E::FrameTooLarge { size: 2, max: 1 }, WEBSOCKET),
+            (E::Unsupported("binary messages"), UNSUPPORTED),
+            (E::Closed, CLOSED),
+            (E::Timeout, TIMEOUT),
+        ];
+        for (e, want) in cases {
+            let shown = e.to_string();
+            assert_eq!(predicates(&hybi00_err(e)), want, "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_socket_taken_apart_reports_closed() {
+        assert_eq!(predicates(&gone()), CLOSED);
     }
 }
