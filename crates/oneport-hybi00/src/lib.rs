@@ -53,7 +53,8 @@
 //!
 //! # Cargo features
 //!
-//! - `tokio` (default): [`WebSocket`] over any `AsyncRead + AsyncWrite`
+//! - `tokio` (off by default; `oneport-dispatch` and the `oneport` facade turn
+//!   it on): [`WebSocket`] over any `AsyncRead + AsyncWrite`
 //!   (with `Stream` and `Sink`), the server's [`accept`] and the client's
 //!   [`connect`]. Without it the crate
 //!   pulls in no tokio.

@@ -51,7 +51,8 @@
 //!
 //! # Cargo features
 //!
-//! - `tokio` (default): [`WebSocket`] over any tokio
+//! - `tokio` (off by default; `oneport-dispatch` and the `oneport` facade turn
+//!   it on): [`WebSocket`] over any tokio
 //!   `AsyncRead + AsyncWrite`, its [`split`](WebSocket::split) halves, and
 //!   the client [`connect`] / [`connect_with`]. Without it the crate pulls
 //!   in no async runtime.

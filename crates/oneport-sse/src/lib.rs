@@ -51,7 +51,8 @@
 //!
 //! # Cargo features
 //!
-//! * `tokio` (default): [`Hub`], [`Subscription`], [`HubConfig`],
+//! * `tokio` (off by default; `oneport-dispatch` and the `oneport` facade turn
+//!   it on, with `http` and `oneport-http1` for the client): [`Hub`], [`Subscription`], [`HubConfig`],
 //!   [`response_head`], and the [`EventSource`] client with
 //!   [`ClientConfig`]. Pulls in `tokio` and `futures-core`. Without it the
 //!   crate is the sans-IO codec only.
