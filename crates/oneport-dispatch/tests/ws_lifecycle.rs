@@ -36,6 +36,27 @@ const HYBI00_UPGRADE: &str = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\
 const HYBI00_KEY3: &[u8] = b"Tm[K T2u";
 const HYBI00_ANSWER: &[u8] = b"fQJ,fN/4F4!~K~MH";
 
+/// A hybi-00 upgrade with `extra` header lines, then the key bytes, then
+/// `after` (frames sent in the same write).
+fn hybi00_request(extra: &str, after: &[u8]) -> Vec<u8> {
+    let mut raw = format!("{HYBI00_UPGRADE}{extra}\r\n").into_bytes();
+    raw.extend_from_slice(HYBI00_KEY3);
+    raw.extend_from_slice(after);
+    raw
+}
+
+/// Sends `raw` to `s`, expects the draft's `101`, and returns everything
+/// the server sent after the head, up to its closing frame.
+async fn hybi00_exchange(addr: std::net::SocketAddr, raw: &[u8]) -> Vec<u8> {
+    let mut io = TcpStream::connect(addr).await.expect("connect");
+    let (head, rest) = handshake(&mut io, raw).await;
+    assert!(
+        head.starts_with("HTTP/1.1 101 WebSocket Protocol Handshake"),
+        "{head}"
+    );
+    hybi00_bytes(&mut io, rest).await
+}
+
 /// Writes `raw` in one write and reads the response head; returns it and
 /// the bytes that followed it.
 async fn handshake(s: &mut TcpStream, raw: &[u8]) -> (String, BytesMut) {
@@ -136,15 +157,7 @@ async fn send_then_return_gives_the_message_then_close_1000() {
 async fn hybi00_send_then_return_gives_the_message_then_ff00() {
     run(async {
         let s = start(filter("^/ws$", websocket(hello_and_return))).await;
-        let mut io = TcpStream::connect(s.addr).await.expect("connect");
-        let mut raw = format!("{HYBI00_UPGRADE}\r\n").into_bytes();
-        raw.extend_from_slice(HYBI00_KEY3);
-        let (head, rest) = handshake(&mut io, &raw).await;
-        assert!(
-            head.starts_with("HTTP/1.1 101 WebSocket Protocol Handshake"),
-            "{head}"
-        );
-        let wire = hybi00_bytes(&mut io, rest).await;
+        let wire = hybi00_exchange(s.addr, &hybi00_request("", b"")).await;
         let mut expected = HYBI00_ANSWER.to_vec();
         expected.extend_from_slice(b"\x00Hello world!\xFF\xFF\x00");
         assert_eq!(wire, expected);
@@ -188,13 +201,8 @@ async fn reply_then_return_with_pipelined_input_delivers_the_reply() {
 async fn hybi00_reply_then_return_with_pipelined_input_delivers_the_reply() {
     run(async {
         let s = start(filter("^/ws$", websocket(reply_once))).await;
-        let mut io = TcpStream::connect(s.addr).await.expect("connect");
-        let mut raw = format!("{HYBI00_UPGRADE}\r\n").into_bytes();
-        raw.extend_from_slice(HYBI00_KEY3);
-        raw.extend_from_slice(b"\x00one\xFF\x00two\xFF");
-        let (head, rest) = handshake(&mut io, &raw).await;
-        assert!(head.contains(" 101 "), "{head}");
-        let wire = hybi00_bytes(&mut io, rest).await;
+        let raw = hybi00_request("", b"\x00one\xFF\x00two\xFF");
+        let wire = hybi00_exchange(s.addr, &raw).await;
         let mut expected = HYBI00_ANSWER.to_vec();
         expected.extend_from_slice(b"\x00reply:one\xFF\xFF\x00");
         assert_eq!(wire, expected);
@@ -419,8 +427,7 @@ async fn check_adds_set_cookie_to_the_101_on_both_versions() {
         );
 
         let mut io = TcpStream::connect(s.addr).await.expect("connect");
-        let mut raw = format!("{HYBI00_UPGRADE}Authorization: Bearer t\r\n\r\n").into_bytes();
-        raw.extend_from_slice(HYBI00_KEY3);
+        let raw = hybi00_request("Authorization: Bearer t\r\n", b"");
         let (head, _) = handshake(&mut io, &raw).await;
         assert!(head.contains(" 101 "), "{head}");
         assert_eq!(
@@ -439,9 +446,7 @@ async fn check_refuses_with_401_on_both_versions() {
         assert_eq!(status_of(&r), 401, "{r}");
         assert_eq!(body_of(&r), "log in first\n");
         assert_eq!(header_of(&r, "connection"), Some("close"));
-        let mut raw = format!("{HYBI00_UPGRADE}\r\n").into_bytes();
-        raw.extend_from_slice(HYBI00_KEY3);
-        let r = exchange(s.addr, &raw).await;
+        let r = exchange(s.addr, &hybi00_request("", b"")).await;
         assert_eq!(status_of(&r), 401, "{r}");
     })
     .await;
@@ -526,17 +531,11 @@ async fn sse_cors_names_allowed_origins_only() {
 async fn hybi00_key_bytes_declared_as_a_body_are_served() {
     run(async {
         let s = start(filter("^/ws$", websocket(hello_and_return))).await;
-        let mut io = TcpStream::connect(s.addr).await.expect("connect");
-        let mut raw = format!("{HYBI00_UPGRADE}Content-Length: 8\r\n\r\n").into_bytes();
-        raw.extend_from_slice(HYBI00_KEY3);
-        let (head, rest) = handshake(&mut io, &raw).await;
-        assert!(
-            head.starts_with("HTTP/1.1 101 WebSocket Protocol Handshake"),
-            "{head}"
-        );
-        let wire = hybi00_bytes(&mut io, rest).await;
-        assert!(wire.starts_with(HYBI00_ANSWER), "{wire:?}");
-        assert!(wire.ends_with(b"\x00Hello world!\xFF\xFF\x00"), "{wire:?}");
+        let raw = hybi00_request("Content-Length: 8\r\n", b"");
+        let wire = hybi00_exchange(s.addr, &raw).await;
+        let mut expected = HYBI00_ANSWER.to_vec();
+        expected.extend_from_slice(b"\x00Hello world!\xFF\xFF\x00");
+        assert_eq!(wire, expected);
     })
     .await;
 }

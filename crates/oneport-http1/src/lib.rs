@@ -90,6 +90,7 @@ mod date;
 mod error;
 mod head;
 mod limits;
+mod queue;
 mod request;
 mod response;
 
@@ -99,6 +100,7 @@ pub use crate::limits::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CHUNK_LINE_BYTES, DEFAULT_MAX_HEAD_BYTES,
     DEFAULT_MAX_HEADERS, DEFAULT_MAX_TRAILER_BYTES, DEFAULT_MAX_URI_LEN, Limits,
 };
+pub use crate::queue::ChunkQueue;
 pub use crate::request::{BodyKind, RequestHead, encode_request_head, parse_request};
 pub use crate::response::{
     BodyLength, Persistence, ResponseBody, ResponseHead, encode_continue, encode_response_head,

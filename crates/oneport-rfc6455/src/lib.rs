@@ -102,4 +102,4 @@ pub use crate::utf8::{InvalidUtf8, Utf8Validator};
 #[cfg(feature = "tokio")]
 pub use crate::client::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT, connect, connect_with};
 #[cfg(feature = "tokio")]
-pub use crate::socket::{WebSocket, WsReceiver, WsSender};
+pub use crate::socket::{Half, WakerFanout, WebSocket, WsReceiver, WsSender};

@@ -17,11 +17,13 @@ use crate::conn::Connection;
 use crate::error::Error;
 use crate::message::{Message, Utf8Bytes};
 
+mod fanout;
 mod split;
 mod write;
 
+pub use self::fanout::{Half, WakerFanout};
 pub use self::split::{WsReceiver, WsSender};
-use self::write::{Slot, WriteQueue, WriteWakers};
+use self::write::WriteQueue;
 
 /// Size of the on-stack buffer each read goes through, so that an idle
 /// connection holds no heap read buffer.
@@ -69,7 +71,7 @@ pub(crate) struct Core<S> {
     /// whenever empty.
     rd: BytesMut,
     wr: WriteQueue,
-    wakers: Arc<WriteWakers>,
+    wakers: Arc<WakerFanout>,
     /// Armed lazily, for the earliest of the keepalive, idle and closing
     /// deadlines.
     timer: Option<Pin<Box<Sleep>>>,
@@ -245,7 +247,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 Phase::Finishing { .. } => {
                     let done = self
                         .wr
-                        .poll_shutdown(&mut self.io, cx, &self.wakers, Slot::Rx)
+                        .poll_shutdown(&mut self.io, cx, &self.wakers, Half::Receiver)
                         .is_ready();
                     if done || self.poll_alarm(cx).is_ready() {
                         self.phase = Phase::Closed;
@@ -278,7 +280,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
 
             // Everything produced while handling the last read leaves now,
             // in one write, before the next read.
-            match self.wr.poll_flush(&mut self.io, cx, &self.wakers, Slot::Rx) {
+            match self
+                .wr
+                .poll_flush(&mut self.io, cx, &self.wakers, Half::Receiver)
+            {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => {
                     self.phase = Phase::Closed;
@@ -337,7 +342,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 // The peer did not answer our Close in time.
                 let _ = self
                     .wr
-                    .poll_shutdown(&mut self.io, cx, &self.wakers, Slot::Rx);
+                    .poll_shutdown(&mut self.io, cx, &self.wakers, Half::Receiver);
                 self.phase = Phase::Closed;
                 self.timer = None;
                 self.rd = BytesMut::new();
@@ -349,10 +354,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     pub(crate) fn poll_ready(
         &mut self,
         cx: &mut Context<'_>,
-        slot: Slot,
+        half: Half,
     ) -> Poll<Result<(), Error>> {
         if self.wr.len() >= self.config().max_write_buffer_size {
-            ready!(self.wr.poll_flush(&mut self.io, cx, &self.wakers, slot))?;
+            ready!(self.wr.poll_flush(&mut self.io, cx, &self.wakers, half))?;
         }
         Poll::Ready(Ok(()))
     }
@@ -373,10 +378,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     pub(crate) fn poll_flush(
         &mut self,
         cx: &mut Context<'_>,
-        slot: Slot,
+        half: Half,
     ) -> Poll<Result<(), Error>> {
         self.wr
-            .poll_flush(&mut self.io, cx, &self.wakers, slot)
+            .poll_flush(&mut self.io, cx, &self.wakers, half)
             .map_err(Error::from)
     }
 
@@ -393,7 +398,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     pub(crate) fn poll_close_sink(
         &mut self,
         cx: &mut Context<'_>,
-        slot: Slot,
+        half: Half,
     ) -> Poll<Result<(), Error>> {
         if !self.conn.is_close_sent() && matches!(self.phase, Phase::Open) {
             self.start_send(&Message::Close(Some(CloseFrame::new(
@@ -401,7 +406,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 "",
             ))))?;
         }
-        self.poll_flush(cx, slot)
+        self.poll_flush(cx, half)
     }
 
     /// When the closing handshake must be over.
@@ -515,12 +520,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// automatic answer to the peer's), [`Error::Local`] for a control
     /// payload over 125 bytes or an invalid close code, or [`Error::Io`].
     pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
-        poll_fn(|cx| self.core.poll_ready(cx, Slot::Tx)).await?;
+        poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
         self.core.start_send(&msg)?;
         if self.core.may_defer() {
             return Ok(());
         }
-        poll_fn(|cx| self.core.poll_flush(cx, Slot::Tx)).await
+        poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
     }
 
     /// Writes every queued frame out.
@@ -529,7 +534,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// [`Error::Io`].
     pub async fn flush(&mut self) -> Result<(), Error> {
-        poll_fn(|cx| self.core.poll_flush(cx, Slot::Tx)).await
+        poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
     }
 
     /// Runs the closing handshake: sends a Close with `frame` (unless one
@@ -623,7 +628,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocke
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().core.poll_ready(cx, Slot::Tx)
+        self.get_mut().core.poll_ready(cx, Half::Sender)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
@@ -631,12 +636,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocke
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().core.poll_flush(cx, Slot::Tx)
+        self.get_mut().core.poll_flush(cx, Half::Sender)
     }
 
     /// Sends a Close 1000 (unless one was sent) and flushes. The peer's
     /// answer is read by `recv` / the `Stream` side.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().core.poll_close_sink(cx, Slot::Tx)
+        self.get_mut().core.poll_close_sink(cx, Half::Sender)
     }
 }

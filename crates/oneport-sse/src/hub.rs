@@ -5,13 +5,14 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, IoSlice};
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use oneport_http1::ChunkQueue;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -562,51 +563,27 @@ impl Subscription {
 
 /// Writes every chunk, as one vectored write when `w` supports it and there
 /// are few enough chunks, otherwise as one gathered buffer. Partial writes
-/// continue where they stopped.
+/// continue where they stopped: the queue is oneport's one write queue,
+/// written by tokio's `write_all_buf`.
 async fn write_gathered<W>(w: &mut W, chunks: &mut Vec<Bytes>) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
-    chunks.retain(|c| !c.is_empty());
-    if chunks.len() > 1 && (!w.is_write_vectored() || chunks.len() > MAX_WRITE_SLICES) {
-        let total = chunks.iter().map(Bytes::len).sum();
-        let mut gathered = BytesMut::with_capacity(total);
-        for chunk in chunks.iter() {
-            gathered.extend_from_slice(chunk);
-        }
-        chunks.clear();
-        chunks.push(gathered.freeze());
+    let mut queue = ChunkQueue::new();
+    for c in chunks.drain(..) {
+        queue.push(c);
     }
-    let mut start = 0;
-    while let Some(rest) = chunks.get(start..).filter(|rest| !rest.is_empty()) {
-        let written = if let [one] = rest {
-            w.write(one).await?
-        } else {
-            let slices: Vec<IoSlice<'_>> = rest.iter().map(|c| IoSlice::new(c)).collect();
-            w.write_vectored(&slices).await?
-        };
-        if written == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        let mut left = written;
-        while left > 0 {
-            let Some(front) = chunks.get_mut(start) else {
-                break;
-            };
-            if left >= front.len() {
-                left -= front.len();
-                start += 1;
-            } else {
-                front.advance(left);
-                left = 0;
-            }
-        }
+    if queue.chunk_count() > 1 && (!w.is_write_vectored() || queue.chunk_count() > MAX_WRITE_SLICES)
+    {
+        queue.gather();
     }
-    Ok(())
+    w.write_all_buf(&mut queue).await
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::IoSlice;
+
     use super::*;
 
     fn text(chunks: &[Bytes]) -> String {

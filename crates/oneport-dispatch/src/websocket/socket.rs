@@ -7,10 +7,10 @@ use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use oneport_rfc6455::{CloseCode, CloseFrame, Message, Utf8Bytes};
+use oneport_rfc6455::{CloseCode, CloseFrame, Half, Message, Utf8Bytes, WakerFanout};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -668,54 +668,14 @@ impl<S: Transport> Conn<S> {
     }
 }
 
-/// Wakes both halves' tasks. A transport remembers only the last waker
-/// given to it for each direction; passing it this fan-out instead keeps
-/// one half (the receiver flushing a pong, say) from taking the other's
-/// wake-up. Kept apart from [`Shared`] so that a waker held by the
-/// transport never keeps the connection itself alive.
-#[derive(Default)]
-struct Fanout {
-    slots: Mutex<[Option<Waker>; 2]>,
-}
-
-#[derive(Clone, Copy)]
-enum Half {
-    Receiver = 0,
-    Sender = 1,
-}
-
-impl Fanout {
-    fn register(&self, half: Half, waker: &Waker) {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        match &mut slots[half as usize] {
-            Some(w) if w.will_wake(waker) => {}
-            slot => *slot = Some(waker.clone()),
-        }
-    }
-}
-
-impl Wake for Fanout {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let woken = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            [slots[0].take(), slots[1].take()]
-        };
-        for w in woken.into_iter().flatten() {
-            w.wake();
-        }
-    }
-}
-
 /// The connection shared by two halves; dropping the last half sends it
 /// home to be closed.
 struct Shared<S: Transport> {
     conn: Mutex<Option<Box<Conn<S>>>>,
     home: Option<Home<S>>,
-    wakers: Arc<Fanout>,
+    /// Kept apart from the connection so that a waker held by the
+    /// transport never keeps the connection itself alive.
+    wakers: Arc<WakerFanout>,
 }
 
 impl<S: Transport> Shared<S> {

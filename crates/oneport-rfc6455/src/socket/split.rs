@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::Core;
-use super::write::Slot;
+use super::fanout::Half;
 use crate::close::CloseFrame;
 use crate::error::Error;
 use crate::message::Message;
@@ -81,7 +81,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsSender<S> {
     ///
     /// As [`WebSocket::send`](crate::WebSocket::send).
     pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
-        poll_fn(|cx| lock(&self.shared).poll_ready(cx, Slot::Tx)).await?;
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx, Half::Sender)).await?;
         lock(&self.shared).start_send(&msg)?;
         self.flush().await
     }
@@ -92,7 +92,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsSender<S> {
     ///
     /// [`Error::Io`].
     pub async fn flush(&mut self) -> Result<(), Error> {
-        poll_fn(|cx| lock(&self.shared).poll_flush(cx, Slot::Tx)).await
+        poll_fn(|cx| lock(&self.shared).poll_flush(cx, Half::Sender)).await
     }
 
     /// Sends a Close with `frame` (unless one was already sent) and flushes
@@ -127,7 +127,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WsSender
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        lock(&self.shared).poll_ready(cx, Slot::Tx)
+        lock(&self.shared).poll_ready(cx, Half::Sender)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
@@ -135,11 +135,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WsSender
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        lock(&self.shared).poll_flush(cx, Slot::Tx)
+        lock(&self.shared).poll_flush(cx, Half::Sender)
     }
 
     /// Sends a Close 1000 (unless one was sent) and flushes.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        lock(&self.shared).poll_close_sink(cx, Slot::Tx)
+        lock(&self.shared).poll_close_sink(cx, Half::Sender)
     }
 }

@@ -1,15 +1,17 @@
 //! The bounded write queue and the waker fan-out that lets two tasks wait
 //! on the same socket's writability.
 
-use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::future::Future;
+use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker, ready};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker, ready};
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::AsyncWrite;
+use bytes::BytesMut;
+use oneport_http1::ChunkQueue;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::fanout::{Half, WakerFanout};
 use crate::config::Role;
 use crate::conn::Connection;
 use crate::error::Error;
@@ -19,61 +21,15 @@ use crate::message::Message;
 /// Payloads at least this long are queued by reference (server role, no
 /// masking) instead of being copied next to their header.
 const ZERO_COPY_MIN: usize = 4 * 1024;
-/// Most buffers handed to one vectored write.
-const MAX_IOVECS: usize = 64;
-
-/// Which half is waiting for the socket to become writable.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Slot {
-    /// The receiving side (flushing pongs and close echoes).
-    Rx = 0,
-    /// The sending side.
-    Tx = 1,
-}
-
-/// Wakes every task waiting for writability. A socket remembers only the
-/// last waker given to `poll_write`; passing it this fan-out instead keeps
-/// the receiving half (flushing pongs) from stealing the sending half's
-/// wake-up, and vice versa.
-#[derive(Debug, Default)]
-pub(crate) struct WriteWakers {
-    slots: Mutex<[Option<Waker>; 2]>,
-}
-
-impl WriteWakers {
-    fn register(&self, slot: Slot, waker: &Waker) {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        match &mut slots[slot as usize] {
-            Some(w) if w.will_wake(waker) => {}
-            s => *s = Some(waker.clone()),
-        }
-    }
-}
-
-impl Wake for WriteWakers {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let woken = {
-            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            [slots[0].take(), slots[1].take()]
-        };
-        for w in woken.into_iter().flatten() {
-            w.wake();
-        }
-    }
-}
 
 /// Encoded frames waiting to be written: small frames are coalesced in
 /// `staging`, large unmasked payloads are kept as their own `Bytes` and
-/// written with their header in one vectored write.
+/// written with their header in one vectored write (the shared
+/// [`ChunkQueue`], written by tokio's `write_all_buf`).
 #[derive(Debug, Default)]
 pub(crate) struct WriteQueue {
-    chunks: VecDeque<Bytes>,
+    chunks: ChunkQueue,
     staging: BytesMut,
-    len: usize,
     /// Bytes were written since the last `poll_flush` of the socket.
     unflushed: bool,
 }
@@ -81,7 +37,7 @@ pub(crate) struct WriteQueue {
 impl WriteQueue {
     /// Bytes waiting to be written.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.chunks.len() + self.staging.len()
     }
 
     /// Encodes `msg` at the end of the queue.
@@ -96,14 +52,9 @@ impl WriteQueue {
                 let header = conn.prepare(opcode, true, payload.len())?;
                 header.encode(&mut self.staging);
                 self.seal();
-                self.chunks.push_back(payload.clone());
-                self.len += header.encoded_len() + payload.len();
+                self.chunks.push(payload.clone());
             }
-            _ => {
-                let before = self.staging.len();
-                conn.encode(msg, &mut self.staging)?;
-                self.len += self.staging.len() - before;
-            }
+            _ => conn.encode(msg, &mut self.staging)?,
         }
         Ok(())
     }
@@ -111,64 +62,37 @@ impl WriteQueue {
     /// Moves the coalesced bytes into the chunk list.
     fn seal(&mut self) {
         if !self.staging.is_empty() {
-            self.chunks.push_back(self.staging.split().freeze());
-        }
-    }
-
-    fn advance(&mut self, mut n: usize) {
-        self.len -= n.min(self.len);
-        while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                return;
-            };
-            if n < front.len() {
-                front.advance(n);
-                return;
-            }
-            n -= front.len();
-            self.chunks.pop_front();
+            self.chunks.push(self.staging.split().freeze());
         }
     }
 
     /// Writes everything queued, then flushes the socket. Wakes the task in
-    /// `slot` (through the fan-out) when the socket becomes writable.
+    /// `half` (through the fan-out) when the socket becomes writable.
     pub(crate) fn poll_flush<S: AsyncWrite + Unpin>(
         &mut self,
         io: &mut S,
         cx: &mut Context<'_>,
-        wakers: &Arc<WriteWakers>,
-        slot: Slot,
+        wakers: &Arc<WakerFanout>,
+        half: Half,
     ) -> Poll<io::Result<()>> {
-        if self.len == 0 && !self.unflushed {
+        if self.len() == 0 && !self.unflushed {
             return Poll::Ready(Ok(()));
         }
-        wakers.register(slot, cx.waker());
+        wakers.register(half, cx.waker());
         let waker = Waker::from(Arc::clone(wakers));
         let mut cx = Context::from_waker(&waker);
         self.seal();
-        while !self.chunks.is_empty() {
-            let n = if self.chunks.len() > 1 && io.is_write_vectored() {
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let mut count = 0;
-                for (slice, chunk) in slices.iter_mut().zip(&self.chunks) {
-                    *slice = IoSlice::new(chunk);
-                    count += 1;
-                }
-                ready!(Pin::new(&mut *io).poll_write_vectored(&mut cx, &slices[..count]))?
-            } else {
-                let first = self.chunks.front().map_or(&[][..], |c| &c[..]);
-                ready!(Pin::new(&mut *io).poll_write(&mut cx, first))?
-            };
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
+        if !self.chunks.is_empty() {
+            // The future holds only the two borrows; what a partial write
+            // took is already dropped from the queue, so making one per
+            // poll and dropping it when pending loses nothing.
+            let write = std::pin::pin!(io.write_all_buf(&mut self.chunks));
+            let written = write.poll(&mut cx);
             self.unflushed = true;
-            self.advance(n);
+            ready!(written)?;
         }
         // Idle connections keep no write buffer either.
-        self.chunks = VecDeque::new();
         self.staging = BytesMut::new();
-        self.len = 0;
         ready!(Pin::new(&mut *io).poll_flush(&mut cx))?;
         self.unflushed = false;
         Poll::Ready(Ok(()))
@@ -179,11 +103,11 @@ impl WriteQueue {
         &mut self,
         io: &mut S,
         cx: &mut Context<'_>,
-        wakers: &Arc<WriteWakers>,
-        slot: Slot,
+        wakers: &Arc<WakerFanout>,
+        half: Half,
     ) -> Poll<io::Result<()>> {
-        ready!(self.poll_flush(io, cx, wakers, slot))?;
-        wakers.register(slot, cx.waker());
+        ready!(self.poll_flush(io, cx, wakers, half))?;
+        wakers.register(half, cx.waker());
         let waker = Waker::from(Arc::clone(wakers));
         let mut cx = Context::from_waker(&waker);
         Pin::new(io).poll_shutdown(&mut cx)
