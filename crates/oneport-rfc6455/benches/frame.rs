@@ -7,7 +7,7 @@ use std::hint::black_box;
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, Criterion, Throughput, criterion_main};
 use oneport_rfc6455::{
-    Config, Connection, Message, OpCode, Role, Utf8Validator, apply_mask, apply_mask_bytewise,
+    Config, Connection, Fin, Message, OpCode, Role, Utf8Validator, apply_mask, apply_mask_bytewise,
     encode_frame,
 };
 
@@ -26,7 +26,7 @@ fn decode(c: &mut Criterion) {
             let payload = vec![b'a'; size];
             let mut wire = BytesMut::new();
             for _ in 0..count {
-                encode_frame(opcode, true, Some([1, 2, 3, 4]), &payload, &mut wire);
+                encode_frame(opcode, Fin::Final, Some([1, 2, 3, 4]), &payload, &mut wire);
             }
             group.throughput(Throughput::Bytes((size * count) as u64));
             group.bench_function(format!("{kind}/{name}"), |b| {

@@ -5,18 +5,55 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 use crate::config::{Config, Role};
 use crate::error::{CapacityError, Error, LocalError, ProtocolError};
-use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::frame::{Fin, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::mask::apply_mask;
 use crate::message::{Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
+
+/// Where a connection is in its life (RFC 6455 §7): the one state of the
+/// protocol machine, which every driver reads from
+/// [`Connection::state`] rather than keeping its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// Data flows both ways.
+    Open,
+    /// We sent a Close ("Start the WebSocket Closing Handshake", §7.1.2)
+    /// and wait for the peer's; data that still arrives is delivered.
+    CloseSent,
+    /// The peer's Close arrived first ("The WebSocket Closing Handshake is
+    /// Started", §7.1.3). Nothing more is parsed. Our answer, echoing its
+    /// code, is owed until [`Connection::poll_transmit`] writes it (or we
+    /// send a Close of our own); then the state is [`State::Closed`].
+    CloseReceived,
+    /// Both Close frames are exchanged: the closing handshake is complete,
+    /// and the driver closes the transport (the server first, §7.1.1).
+    Closed,
+    /// The connection failed ("Fail the WebSocket Connection", §7.1.7): the
+    /// peer broke the protocol or ended the stream without a Close, or the
+    /// driver gave up on it ([`Connection::fail`]). A Close with the
+    /// failure's code is owed (see [`Connection::poll_transmit`]) unless one
+    /// was sent already or the stream is gone; nothing more is parsed.
+    Failed,
+}
+
+/// A Close the connection owes the peer.
+#[derive(Debug)]
+enum Owed {
+    Nothing,
+    Close(Option<CloseFrame>),
+}
 
 /// One end of a WebSocket connection, without I/O (RFC 6455 §5, §7).
 ///
 /// It turns received bytes into [`Message`]s and messages into frames,
 /// enforcing the framing rules for its [`Role`] and the limits of its
-/// [`Config`]. It never reads or writes a socket, never answers a ping by
-/// itself and has no timers: the caller (such as the `tokio` layer's
-/// `WebSocket`) decides what to send and when.
+/// [`Config`], and it keeps the closing policy, so that every driver gets
+/// it: the peer's Close is answered by echoing its code, and a protocol
+/// error is answered by a Close with the error's code. It never reads or
+/// writes a socket, never answers a ping by itself and has no timers: the
+/// caller (such as the `tokio` layer's `WebSocket`) decides when to write,
+/// when to close the transport and how long to wait.
 ///
 /// # Call order
 ///
@@ -28,12 +65,16 @@ use crate::utf8::Utf8Validator;
 /// 2. For each message to send, call [`encode`](Connection::encode) (or
 ///    [`encode_frame`](Connection::encode_frame) for fragments) and write
 ///    the bytes out.
-/// 3. When a [`Message::Close`] arrives and we have not sent one, answer it
-///    with a Close; when [`receive`](Connection::receive) fails with an
-///    error that has a [`close_code`](Error::close_code), send a Close with
-///    that code and drop the connection.
+/// 3. After a [`Message::Close`] or an error from `receive`, and after
+///    [`fail`](Connection::fail), call
+///    [`poll_transmit`](Connection::poll_transmit) and write what it adds:
+///    the Close the connection owes the peer. Once the [`state`] is
+///    [`State::Closed`] or [`State::Failed`] and that is written, close the
+///    transport.
 /// 4. On end of input, [`receive_eof`](Connection::receive_eof) tells
 ///    whether the close was clean.
+///
+/// [`state`]: Connection::state
 ///
 /// ```
 /// use bytes::BytesMut;
@@ -62,10 +103,10 @@ pub struct Connection {
     message: Option<Partial>,
     /// Validates the text message being received, across fragments.
     utf8: Utf8Validator,
-    close_received: bool,
-    close_sent: bool,
-    /// A receive error happened; the connection must be dropped.
-    failed: bool,
+    state: State,
+    /// The Close we owe the peer (an echo, or the one that fails the
+    /// connection), until `poll_transmit` writes it.
+    owed: Owed,
     /// We are in the middle of sending a fragmented message.
     sending_fragments: bool,
 }
@@ -97,9 +138,8 @@ impl Connection {
             frame: None,
             message: None,
             utf8: Utf8Validator::new(),
-            close_received: false,
-            close_sent: false,
-            failed: false,
+            state: State::Open,
+            owed: Owed::Nothing,
             sending_fragments: false,
         }
     }
@@ -114,20 +154,73 @@ impl Connection {
         &self.config
     }
 
-    /// Whether the peer's Close frame was received.
-    pub fn is_close_received(&self) -> bool {
-        self.close_received
+    /// Where the connection is in its life.
+    pub fn state(&self) -> State {
+        self.state
     }
 
-    /// Whether our Close frame was encoded.
+    /// Whether the peer's Close frame was received.
+    pub fn is_close_received(&self) -> bool {
+        matches!(self.state, State::CloseReceived | State::Closed)
+    }
+
+    /// Whether nothing more may be sent: our Close was encoded (or, after a
+    /// failure, is owed or cannot be sent).
     pub fn is_close_sent(&self) -> bool {
-        self.close_sent
+        match self.state {
+            State::Open => false,
+            State::CloseSent | State::Closed | State::Failed => true,
+            State::CloseReceived => matches!(self.owed, Owed::Nothing),
+        }
     }
 
     /// Whether the connection can no longer carry messages: both Close
-    /// frames were exchanged, or a receive error happened.
+    /// frames were exchanged, or it failed.
     pub fn is_closed(&self) -> bool {
-        self.failed || (self.close_received && self.close_sent)
+        matches!(self.state, State::Closed | State::Failed)
+    }
+
+    /// Whether [`poll_transmit`](Connection::poll_transmit) has a Close to
+    /// write.
+    pub fn has_owed_close(&self) -> bool {
+        matches!(self.owed, Owed::Close(_))
+    }
+
+    /// Appends the Close the connection owes the peer, if any: the echo of
+    /// the peer's Close (its code, no reason; an empty Close answers an
+    /// empty one), or the Close with the code of the failure. Returns
+    /// whether it appended anything. A client masks it, as every frame.
+    #[must_use]
+    pub fn poll_transmit(&mut self, dst: &mut BytesMut) -> bool {
+        let Owed::Close(frame) = std::mem::replace(&mut self.owed, Owed::Nothing) else {
+            return false;
+        };
+        // Our own frames were checked when they were made; an echo of a
+        // code the peer may send is one we may send, but fall back to an
+        // empty Close rather than fail here.
+        let payload = close_payload(frame.as_ref()).unwrap_or_default();
+        let header = FrameHeader::new(Fin::Final, OpCode::Close, self.mask(), payload.len() as u64);
+        self.put_frame(header, &payload, dst);
+        if self.state == State::CloseReceived {
+            self.state = State::Closed;
+        }
+        true
+    }
+
+    /// Fails the connection for a reason of the driver's (an idle peer, a
+    /// timeout), sending `close` unless a Close was sent: the state becomes
+    /// [`State::Failed`] and [`poll_transmit`](Connection::poll_transmit)
+    /// writes the Close. After the peer's Close this does nothing: the
+    /// handshake is ending anyway.
+    pub fn fail(&mut self, close: CloseFrame) {
+        match self.state {
+            State::Open => {
+                self.owed = Owed::Close(Some(close));
+                self.state = State::Failed;
+            }
+            State::CloseSent => self.state = State::Failed,
+            State::CloseReceived | State::Closed | State::Failed => {}
+        }
     }
 
     /// Payload bytes still missing from the frame being received (0 between
@@ -157,14 +250,39 @@ impl Connection {
     /// any payload is buffered). After an error the connection is failed
     /// and every later call returns [`Error::AlreadyClosed`].
     pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, Error> {
-        if self.failed {
-            return Err(Error::AlreadyClosed);
+        match self.state {
+            State::Failed => return Err(Error::AlreadyClosed),
+            State::CloseReceived | State::Closed => return Ok(None),
+            State::Open | State::CloseSent => {}
         }
         let result = self.receive_inner(buf);
-        if result.is_err() {
-            self.failed = true;
-            self.frame = None;
-            self.message = None;
+        match &result {
+            Ok(Some(Message::Close(frame))) => {
+                if self.state == State::Open {
+                    // Echo the peer's status code (§5.5.1); empty if it
+                    // sent none.
+                    let echo = frame.as_ref().map(|f| CloseFrame {
+                        code: f.code,
+                        reason: Utf8Bytes::default(),
+                    });
+                    self.owed = Owed::Close(echo);
+                    self.state = State::CloseReceived;
+                } else {
+                    self.state = State::Closed;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if self.state == State::Open {
+                    self.owed = Owed::Close(e.close_code().map(|code| CloseFrame {
+                        code,
+                        reason: Utf8Bytes::default(),
+                    }));
+                }
+                self.state = State::Failed;
+                self.frame = None;
+                self.message = None;
+            }
         }
         result
     }
@@ -176,19 +294,18 @@ impl Connection {
     /// [`Error::ConnectionClosed`] if the peer's Close frame was not
     /// received: the connection ended abnormally (status 1006).
     pub fn receive_eof(&mut self) -> Result<(), Error> {
-        if self.close_received {
+        if self.is_close_received() {
             Ok(())
         } else {
-            self.failed = true;
+            // Nobody is left to send a Close to.
+            self.owed = Owed::Nothing;
+            self.state = State::Failed;
             Err(Error::ConnectionClosed)
         }
     }
 
     fn receive_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, Error> {
         loop {
-            if self.close_received {
-                return Ok(None);
-            }
             let mut frame = match self.frame.take() {
                 Some(frame) => frame,
                 None => {
@@ -283,11 +400,7 @@ impl Connection {
         match frame.header.opcode {
             OpCode::Ping => Ok(Some(Message::Ping(take(buf, frame.len)))),
             OpCode::Pong => Ok(Some(Message::Pong(take(buf, frame.len)))),
-            OpCode::Close => {
-                let close = parse_close(take(buf, frame.len))?;
-                self.close_received = true;
-                Ok(Some(Message::Close(close)))
-            }
+            OpCode::Close => Ok(Some(Message::Close(parse_close(take(buf, frame.len))?))),
             OpCode::Text | OpCode::Binary => {
                 let data = buf.split_to(frame.len);
                 if fin {
@@ -341,20 +454,20 @@ impl Connection {
     /// is being sent with [`encode_frame`](Connection::encode_frame).
     pub fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), Error> {
         match msg {
-            Message::Text(t) => self.encode_frame(OpCode::Text, true, t.as_bytes(), dst),
-            Message::Binary(b) => self.encode_frame(OpCode::Binary, true, b, dst),
-            Message::Ping(b) => self.encode_frame(OpCode::Ping, true, b, dst),
-            Message::Pong(b) => self.encode_frame(OpCode::Pong, true, b, dst),
+            Message::Text(t) => self.encode_frame(OpCode::Text, Fin::Final, t.as_bytes(), dst),
+            Message::Binary(b) => self.encode_frame(OpCode::Binary, Fin::Final, b, dst),
+            Message::Ping(b) => self.encode_frame(OpCode::Ping, Fin::Final, b, dst),
+            Message::Pong(b) => self.encode_frame(OpCode::Pong, Fin::Final, b, dst),
             Message::Close(frame) => {
                 let payload = close_payload(frame.as_ref())?;
-                self.encode_frame(OpCode::Close, true, &payload, dst)
+                self.encode_frame(OpCode::Close, Fin::Final, &payload, dst)
             }
         }
     }
 
     /// Appends one frame, for sending a message in fragments: a `Text` or
-    /// `Binary` frame with `fin == false`, then `Continuation` frames, the
-    /// last with `fin == true`. Control frames may be sent in between.
+    /// `Binary` frame with [`Fin::More`], then `Continuation` frames, the
+    /// last with [`Fin::Final`]. Control frames may be sent in between.
     ///
     /// # Errors
     ///
@@ -364,11 +477,18 @@ impl Connection {
     pub fn encode_frame(
         &mut self,
         opcode: OpCode,
-        fin: bool,
+        fin: Fin,
         payload: &[u8],
         dst: &mut BytesMut,
     ) -> Result<(), Error> {
         let header = self.prepare(opcode, fin, payload.len())?;
+        self.put_frame(header, payload, dst);
+        Ok(())
+    }
+
+    /// Writes a checked header and its payload, masked with the header's
+    /// key.
+    fn put_frame(&self, header: FrameHeader, payload: &[u8], dst: &mut BytesMut) {
         dst.reserve(header.encoded_len() + payload.len());
         header.encode(dst);
         let start = dst.len();
@@ -376,7 +496,14 @@ impl Connection {
         if let Some(key) = header.mask {
             apply_mask(dst.get_mut(start..).unwrap_or_default(), key, 0);
         }
-        Ok(())
+    }
+
+    /// A fresh masking key for a client's frame; none for a server's.
+    fn mask(&self) -> Option<[u8; 4]> {
+        match self.role {
+            Role::Client => Some(rand::random::<[u8; 4]>()),
+            Role::Server => None,
+        }
     }
 
     /// Checks that a frame may be sent now, updates the sending state and
@@ -385,12 +512,19 @@ impl Connection {
     pub(crate) fn prepare(
         &mut self,
         opcode: OpCode,
-        fin: bool,
+        fin: Fin,
         len: usize,
     ) -> Result<FrameHeader, Error> {
-        if self.close_sent {
-            return Err(Error::AlreadyClosed);
+        match self.state {
+            State::Open => {}
+            // Our own Close may still answer the peer's, in place of the
+            // echo that is owed.
+            State::CloseReceived if opcode == OpCode::Close && self.has_owed_close() => {}
+            State::CloseReceived | State::CloseSent | State::Closed | State::Failed => {
+                return Err(Error::AlreadyClosed);
+            }
         }
+        let fin = fin.is_final();
         if opcode.is_control() {
             if !fin {
                 return Err(LocalError::FragmentedControl.into());
@@ -408,14 +542,21 @@ impl Connection {
                 return Err(LocalError::MessageInProgress.into());
             }
             OpCode::Text | OpCode::Binary => self.sending_fragments = !fin,
-            OpCode::Close => self.close_sent = true,
+            OpCode::Close => {
+                self.owed = Owed::Nothing;
+                self.state = match self.state {
+                    State::CloseReceived => State::Closed,
+                    _ => State::CloseSent,
+                };
+            }
             OpCode::Ping | OpCode::Pong => {}
         }
-        let mask = match self.role {
-            Role::Client => Some(rand::random::<[u8; 4]>()),
-            Role::Server => None,
-        };
-        Ok(FrameHeader::new(fin, opcode, mask, len as u64))
+        Ok(FrameHeader::new(
+            Fin::from_bit(fin),
+            opcode,
+            self.mask(),
+            len as u64,
+        ))
     }
 }
 

@@ -91,11 +91,33 @@ pub struct FrameHeader {
     pub payload_len: u64,
 }
 
+/// Whether a frame ends its message (the FIN bit, §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fin {
+    /// The last (or only) frame of a message; control frames are always
+    /// final.
+    Final,
+    /// More fragments of this message follow.
+    More,
+}
+
+impl Fin {
+    /// The FIN bit.
+    pub const fn is_final(self) -> bool {
+        matches!(self, Fin::Final)
+    }
+
+    /// The variant for a FIN bit.
+    pub const fn from_bit(fin: bool) -> Self {
+        if fin { Fin::Final } else { Fin::More }
+    }
+}
+
 impl FrameHeader {
     /// A header without RSV bits.
-    pub const fn new(fin: bool, opcode: OpCode, mask: Option<[u8; 4]>, payload_len: u64) -> Self {
+    pub const fn new(fin: Fin, opcode: OpCode, mask: Option<[u8; 4]>, payload_len: u64) -> Self {
         FrameHeader {
-            fin,
+            fin: fin.is_final(),
             rsv: 0,
             opcode,
             mask,
@@ -222,15 +244,15 @@ impl FrameHeader {
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use oneport_rfc6455::{OpCode, encode_frame};
+/// use oneport_rfc6455::{Fin, OpCode, encode_frame};
 ///
 /// let mut out = BytesMut::new();
-/// encode_frame(OpCode::Text, true, None, b"Hello", &mut out);
+/// encode_frame(OpCode::Text, Fin::Final, None, b"Hello", &mut out);
 /// assert_eq!(&out[..], b"\x81\x05Hello");
 /// ```
 pub fn encode_frame(
     opcode: OpCode,
-    fin: bool,
+    fin: Fin,
     mask: Option<[u8; 4]>,
     payload: &[u8],
     dst: &mut BytesMut,
@@ -315,7 +337,7 @@ mod tests {
             for mask in [None, Some([1, 2, 3, 4])] {
                 for op in [OpCode::Text, OpCode::Binary, OpCode::Continuation] {
                     for fin in [true, false] {
-                        let h = FrameHeader::new(fin, op, mask, len);
+                        let h = FrameHeader::new(Fin::from_bit(fin), op, mask, len);
                         let mut out = BytesMut::new();
                         h.encode(&mut out);
                         assert_eq!(out.len(), h.encoded_len());

@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use oneport_rfc6455::{CloseCode, CloseFrame, Config, Connection, Message, Role};
+//! use oneport_rfc6455::{CloseCode, CloseFrame, Config, Connection, Message, Role, State};
 //!
 //! let mut client = Connection::new(Role::Client, Config::default());
 //! let mut server = Connection::new(Role::Server, Config::default());
@@ -41,11 +41,13 @@
 //! };
 //! assert_eq!(frame.code, CloseCode::NORMAL);
 //!
-//! // Answer the close by echoing its code.
+//! // The closing policy is the engine's: it owes the client the echo of its
+//! // code, and writes it when asked what to transmit.
+//! assert_eq!(server.state(), State::CloseReceived);
 //! let mut to_client = BytesMut::new();
-//! server.encode(&Message::Close(Some(CloseFrame::new(frame.code, ""))), &mut to_client)?;
+//! assert!(server.poll_transmit(&mut to_client));
 //! assert!(matches!(client.receive(&mut to_client)?, Some(Message::Close(_))));
-//! assert!(client.is_closed() && server.is_closed());
+//! assert_eq!((client.state(), server.state()), (State::Closed, State::Closed));
 //! # Ok::<(), oneport_rfc6455::Error>(())
 //! ```
 //!
@@ -88,9 +90,11 @@ pub use crate::config::{
     Config, DEFAULT_CLOSE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE, Role,
 };
-pub use crate::conn::Connection;
+pub use crate::conn::{Connection, State};
 pub use crate::error::{CapacityError, Error, LocalError, ProtocolError};
-pub use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_frame};
+pub use crate::frame::{
+    Fin, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_frame,
+};
 pub use crate::handshake::{
     GUID, HandshakeError, OriginPolicy, UpgradeRequest, accept_key, check_origin, check_request,
     client_request, is_upgrade_request, response, select_protocol, verify_response,

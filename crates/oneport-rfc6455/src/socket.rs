@@ -13,9 +13,9 @@ use tokio::time::{Instant, Sleep};
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::{Config, Role};
-use crate::conn::Connection;
+use crate::conn::{Connection, State};
 use crate::error::Error;
-use crate::message::{Message, Utf8Bytes};
+use crate::message::Message;
 
 mod fanout;
 mod split;
@@ -32,19 +32,14 @@ const STACK_READ: usize = 8 * 1024;
 /// known to be arriving.
 const DIRECT_READ: usize = 64 * 1024;
 
-/// Where the connection is in its life (RFC 6455 §7).
+/// The transport under the protocol, whose state lives in [`Connection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Data flows both ways.
+enum Transport {
+    /// Open: frames may still be read and written.
     Open,
-    /// We sent a Close and wait for the peer's until `deadline` (§7.1.2).
-    CloseSent { deadline: Instant },
-    /// The outcome is decided (peer's Close answered, or an error); flush
-    /// our last frames and shut the write side down until `deadline`, then
-    /// report it.
-    Finishing { deadline: Instant },
-    /// Nothing more to receive.
-    Closed,
+    /// Shut down, failed or given up on: nothing more is read or written,
+    /// and `recv` returns `None`.
+    Done,
 }
 
 /// What `poll_recv` does after handling a timer.
@@ -77,8 +72,12 @@ pub(crate) struct Core<S> {
     timer: Option<Pin<Box<Sleep>>>,
     last_rx: Instant,
     last_ping: Instant,
-    phase: Phase,
-    /// Returned by `poll_recv` once `Finishing` is over.
+    /// When the closing handshake (after our Close) or the final flush and
+    /// shutdown (after the outcome is decided) must be over.
+    deadline: Option<Instant>,
+    transport: Transport,
+    /// Returned by `poll_recv` once the connection is closed or failed and
+    /// the transport is shut down.
     outcome: Option<Result<Message, Error>>,
 }
 
@@ -86,7 +85,8 @@ impl<S> fmt::Debug for Core<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocket")
             .field("role", &self.conn.role())
-            .field("phase", &self.phase)
+            .field("state", &self.conn.state())
+            .field("transport", &self.transport)
             .field("read_buffered", &self.rd.len())
             .field("write_buffered", &self.wr.len())
             .finish_non_exhaustive()
@@ -109,7 +109,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             timer: None,
             last_rx: now,
             last_ping: now,
-            phase: Phase::Open,
+            deadline: None,
+            transport: Transport::Open,
             outcome: None,
         }
     }
@@ -131,17 +132,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         let _ = self.wr.push(&mut self.conn, msg);
     }
 
-    /// Ends the connection with `outcome`, sending `close` first if we have
-    /// not sent a Close yet.
-    fn finish(&mut self, close: Option<CloseFrame>, outcome: Result<Message, Error>) {
-        if !self.conn.is_close_sent() {
-            self.queue_internal(&Message::Close(close));
-        }
+    /// The outcome is decided: what `recv` reports once the Close the
+    /// connection owes (if any) is written and the transport shut down,
+    /// within the close timeout.
+    fn finish(&mut self, outcome: Result<Message, Error>) {
         self.rd = BytesMut::new();
         self.outcome = Some(outcome);
-        self.phase = Phase::Finishing {
-            deadline: Instant::now() + self.config().close_timeout,
-        };
+        self.deadline = Some(Instant::now() + self.config().close_timeout);
+    }
+
+    /// Nothing more is read or written.
+    fn end(&mut self) {
+        self.transport = Transport::Done;
+        self.timer = None;
+        self.rd = BytesMut::new();
+    }
+
+    /// Whether the protocol is over (closed or failed) and only the final
+    /// flush and shutdown remain.
+    fn is_finishing(&self) -> bool {
+        self.transport == Transport::Open
+            && matches!(
+                self.conn.state(),
+                State::CloseReceived | State::Closed | State::Failed
+            )
     }
 
     /// Handles a received frame; returns what the user should see.
@@ -154,12 +168,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 Some(Ok(Message::Ping(payload)))
             }
             Message::Close(frame) => {
-                // Echo the peer's status code (§5.5.1); empty if it sent none.
-                let echo = frame.as_ref().map(|f| CloseFrame {
-                    code: f.code,
-                    reason: Utf8Bytes::default(),
-                });
-                self.finish(echo, Ok(Message::Close(frame)));
+                // The core owes the echo; it goes out before the shutdown.
+                self.finish(Ok(Message::Close(frame)));
                 None
             }
             other => Some(Ok(other)),
@@ -167,12 +177,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     }
 
     fn next_deadline(&self) -> Option<(Instant, Alarm)> {
-        match self.phase {
-            Phase::Closed => None,
-            Phase::CloseSent { deadline } | Phase::Finishing { deadline } => {
-                Some((deadline, Alarm::Deadline))
-            }
-            Phase::Open => {
+        if self.transport == Transport::Done {
+            return None;
+        }
+        match self.conn.state() {
+            State::Open => {
                 let config = self.config();
                 let idle = config.idle_timeout.map(|d| (self.last_rx + d, Alarm::Idle));
                 let ping = config
@@ -183,6 +192,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     (i, p) => i.or(p),
                 }
             }
+            _ => self.deadline.map(|d| (d, Alarm::Deadline)),
         }
     }
 
@@ -242,21 +252,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
         loop {
-            match self.phase {
-                Phase::Closed => return Poll::Ready(None),
-                Phase::Finishing { .. } => {
-                    let done = self
-                        .wr
-                        .poll_shutdown(&mut self.io, cx, &self.wakers, Half::Receiver)
-                        .is_ready();
-                    if done || self.poll_alarm(cx).is_ready() {
-                        self.phase = Phase::Closed;
-                        self.timer = None;
-                        return Poll::Ready(self.outcome.take());
-                    }
-                    return Poll::Pending;
+            if self.transport == Transport::Done {
+                return Poll::Ready(None);
+            }
+            if self.is_finishing() {
+                // The Close the core owes (its echo of the peer's, or the
+                // one that fails the connection) goes out last.
+                self.wr.push_owed(&mut self.conn);
+                let done = self
+                    .wr
+                    .poll_shutdown(&mut self.io, cx, &self.wakers, Half::Receiver)
+                    .is_ready();
+                if done || self.poll_alarm(cx).is_ready() {
+                    self.end();
+                    return Poll::Ready(self.outcome.take());
                 }
-                Phase::Open | Phase::CloseSent { .. } => {}
+                return Poll::Pending;
             }
 
             match self.conn.receive(&mut self.rd) {
@@ -269,11 +280,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 }
                 Ok(None) => self.release_read_buffer(),
                 Err(e) => {
-                    let close = e.close_code().map(|code| CloseFrame {
-                        code,
-                        reason: Utf8Bytes::default(),
-                    });
-                    self.finish(close, Err(e));
+                    // The core owes the Close with the error's code.
+                    self.finish(Err(e));
                     continue;
                 }
             }
@@ -286,7 +294,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => {
-                    self.phase = Phase::Closed;
+                    self.end();
                     return Poll::Ready(Some(Err(e.into())));
                 }
                 Poll::Pending if self.wr.len() > self.config().max_write_buffer_size => {
@@ -301,16 +309,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
 
             match self.poll_read_more(cx) {
                 Poll::Ready(Ok(0)) => {
-                    // A Close would have moved us to `Finishing`: this end
-                    // of stream is abnormal (status 1006).
-                    self.phase = Phase::Closed;
-                    self.timer = None;
-                    self.rd = BytesMut::new();
-                    return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+                    // A Close would have ended the protocol already: this
+                    // end of stream is abnormal (status 1006).
+                    let eof = self.conn.receive_eof();
+                    self.end();
+                    return Poll::Ready(Some(eof.map(|()| Message::Close(None))));
                 }
                 Poll::Ready(Ok(_)) => self.last_rx = Instant::now(),
                 Poll::Ready(Err(e)) => {
-                    self.phase = Phase::Closed;
+                    self.end();
                     return Poll::Ready(Some(Err(e.into())));
                 }
                 Poll::Pending => match self.on_pending(cx) {
@@ -334,8 +341,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 Step::Again
             }
             Alarm::Idle => {
-                let close = CloseFrame::new(CloseCode::AWAY, "idle timeout");
-                self.finish(Some(close), Err(Error::Timeout));
+                self.conn
+                    .fail(CloseFrame::new(CloseCode::AWAY, "idle timeout"));
+                self.finish(Err(Error::Timeout));
                 Step::Again
             }
             Alarm::Deadline => {
@@ -343,9 +351,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 let _ = self
                     .wr
                     .poll_shutdown(&mut self.io, cx, &self.wakers, Half::Receiver);
-                self.phase = Phase::Closed;
-                self.timer = None;
-                self.rd = BytesMut::new();
+                self.end();
                 Step::Return(Poll::Ready(Some(Err(Error::Timeout))))
             }
         }
@@ -363,14 +369,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     }
 
     pub(crate) fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
-        if self.phase == Phase::Closed {
+        if self.transport == Transport::Done {
             return Err(Error::AlreadyClosed);
         }
         self.wr.push(&mut self.conn, msg)?;
-        if msg.is_close() && self.phase == Phase::Open {
-            self.phase = Phase::CloseSent {
-                deadline: Instant::now() + self.config().close_timeout,
-            };
+        if msg.is_close() && self.conn.state() == State::CloseSent {
+            self.deadline = Some(Instant::now() + self.config().close_timeout);
         }
         Ok(())
     }
@@ -390,7 +394,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     /// the answers to one read leave together.
     fn may_defer(&self) -> bool {
         !self.rd.is_empty()
-            && self.phase == Phase::Open
+            && self.conn.state() == State::Open
             && self.wr.len() < self.config().max_write_buffer_size
     }
 
@@ -400,7 +404,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         cx: &mut Context<'_>,
         half: Half,
     ) -> Poll<Result<(), Error>> {
-        if !self.conn.is_close_sent() && matches!(self.phase, Phase::Open) {
+        if self.conn.state() == State::Open {
             self.start_send(&Message::Close(Some(CloseFrame::new(
                 CloseCode::NORMAL,
                 "",
@@ -411,15 +415,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
 
     /// When the closing handshake must be over.
     fn close_deadline(&self) -> Instant {
-        match self.phase {
-            Phase::CloseSent { deadline } | Phase::Finishing { deadline } => deadline,
-            _ => Instant::now() + self.config().close_timeout,
-        }
+        self.deadline
+            .unwrap_or_else(|| Instant::now() + self.config().close_timeout)
     }
 
     /// Queues our Close unless the handshake already started.
     fn begin_close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
-        if self.phase == Phase::Open && !self.conn.is_close_sent() {
+        if self.conn.state() == State::Open {
             self.start_send(&Message::Close(frame))?;
         }
         Ok(())
@@ -548,7 +550,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Local`] for an invalid close code or reason (nothing is
     /// sent), or the error that ended the connection meanwhile.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
-        if self.core.phase == Phase::Closed {
+        if self.core.transport == Transport::Done {
             return Ok(());
         }
         self.core.begin_close(frame)?;
@@ -556,7 +558,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         match tokio::time::timeout_at(deadline, self.flush()).await {
             Ok(result) => result?,
             Err(_) => {
-                self.core.phase = Phase::Closed;
+                self.core.end();
                 return Err(Error::Timeout);
             }
         }

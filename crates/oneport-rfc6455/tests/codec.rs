@@ -3,8 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 use oneport_rfc6455::{
-    CapacityError, CloseCode, CloseFrame, Config, Connection, Error, LocalError, Message, OpCode,
-    ProtocolError, Role, encode_frame,
+    CapacityError, CloseCode, CloseFrame, Config, Connection, Error, Fin, LocalError, Message,
+    OpCode, ProtocolError, Role, State, encode_frame,
 };
 
 /// What feeding some bytes produced: the messages, then the error (as its
@@ -80,7 +80,7 @@ fn masked(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = BytesMut::new();
     encode_frame(
         opcode,
-        fin,
+        Fin::from_bit(fin),
         Some([0x11, 0x22, 0x33, 0x44]),
         payload,
         &mut out,
@@ -90,7 +90,7 @@ fn masked(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
 
 fn unmasked(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = BytesMut::new();
-    encode_frame(opcode, fin, None, payload, &mut out);
+    encode_frame(opcode, Fin::from_bit(fin), None, payload, &mut out);
     out.to_vec()
 }
 
@@ -119,7 +119,7 @@ fn rfc_single_frame_masked_text() {
     let mut out = BytesMut::new();
     encode_frame(
         OpCode::Text,
-        true,
+        Fin::Final,
         Some([0x37, 0xfa, 0x21, 0x3d]),
         b"Hello",
         &mut out,
@@ -530,22 +530,22 @@ fn fragmented_sending_rules() {
     let mut c = Connection::new(Role::Client, Config::default());
     let mut out = BytesMut::new();
     assert!(matches!(
-        c.encode_frame(OpCode::Continuation, true, b"x", &mut out),
+        c.encode_frame(OpCode::Continuation, Fin::Final, b"x", &mut out),
         Err(Error::Local(LocalError::NoMessageToContinue))
     ));
-    c.encode_frame(OpCode::Text, false, b"he", &mut out)
+    c.encode_frame(OpCode::Text, Fin::More, b"he", &mut out)
         .unwrap();
     assert!(matches!(
         c.encode(&Message::text("other"), &mut out),
         Err(Error::Local(LocalError::MessageInProgress))
     ));
     assert!(matches!(
-        c.encode_frame(OpCode::Ping, false, b"", &mut out),
+        c.encode_frame(OpCode::Ping, Fin::More, b"", &mut out),
         Err(Error::Local(LocalError::FragmentedControl))
     ));
     c.encode(&Message::Ping(Bytes::from_static(b"mid")), &mut out)
         .unwrap();
-    c.encode_frame(OpCode::Continuation, true, b"llo", &mut out)
+    c.encode_frame(OpCode::Continuation, Fin::Final, b"llo", &mut out)
         .unwrap();
     c.encode(&Message::text("next"), &mut out).unwrap();
 
@@ -588,4 +588,160 @@ fn eof_without_close_is_abnormal() {
         Error::from(ProtocolError::UnexpectedContinuation).close_code(),
         Some(CloseCode::PROTOCOL)
     );
+}
+
+// --- the closing policy and the state (§7) -----------------------------------------
+
+/// Every frame `conn` wrote to `wire`, as the peer (`role`) reads them.
+fn read_as(role: Role, wire: &mut BytesMut) -> Vec<Message> {
+    let mut peer = Connection::new(role, Config::default());
+    let mut got = Vec::new();
+    while let Ok(Some(m)) = peer.receive(wire) {
+        got.push(m);
+    }
+    got
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame::new(
+        CloseCode::new(code),
+        reason.to_owned(),
+    )))
+}
+
+#[test]
+fn the_peers_close_is_echoed_by_the_core() {
+    let mut s = Connection::new(Role::Server, Config::default());
+    assert_eq!(s.state(), State::Open);
+    let mut buf = BytesMut::from(&masked(OpCode::Close, true, b"\x0f\xa0bye")[..]);
+    assert_eq!(s.receive(&mut buf).unwrap(), Some(close(4000, "bye")));
+    assert_eq!(s.state(), State::CloseReceived);
+    assert!(s.has_owed_close() && !s.is_close_sent());
+    assert!(matches!(
+        s.encode(&Message::text("late"), &mut BytesMut::new()),
+        Err(Error::AlreadyClosed)
+    ));
+    let mut out = BytesMut::new();
+    assert!(s.poll_transmit(&mut out));
+    assert_eq!(s.state(), State::Closed);
+    assert!(!s.poll_transmit(&mut out), "owed once");
+    // The echo carries the code and no reason (§5.5.1).
+    assert_eq!(read_as(Role::Client, &mut out), vec![close(4000, "")]);
+}
+
+#[test]
+fn an_empty_close_is_answered_with_an_empty_close() {
+    let mut s = Connection::new(Role::Server, Config::default());
+    let mut buf = BytesMut::from(&masked(OpCode::Close, true, b"")[..]);
+    assert_eq!(s.receive(&mut buf).unwrap(), Some(Message::Close(None)));
+    let mut out = BytesMut::new();
+    assert!(s.poll_transmit(&mut out));
+    assert_eq!(&out[..], b"\x88\x00");
+}
+
+#[test]
+fn our_own_close_may_answer_the_peers_instead_of_the_echo() {
+    let mut s = Connection::new(Role::Server, Config::default());
+    let mut buf = BytesMut::from(&masked(OpCode::Close, true, b"\x03\xe8")[..]);
+    s.receive(&mut buf).unwrap();
+    let mut out = BytesMut::new();
+    s.encode(&close(1001, "going"), &mut out).unwrap();
+    assert_eq!(s.state(), State::Closed);
+    assert!(!s.poll_transmit(&mut out), "the echo is no longer owed");
+    assert_eq!(read_as(Role::Client, &mut out), vec![close(1001, "going")]);
+}
+
+#[test]
+fn a_protocol_error_fails_the_connection_with_its_code() {
+    for (wire, code) in [
+        (unmasked(OpCode::Text, true, b"x"), CloseCode::PROTOCOL),
+        (
+            masked(OpCode::Text, true, b"\xff"),
+            CloseCode::INVALID_PAYLOAD,
+        ),
+    ] {
+        let mut s = Connection::new(Role::Server, Config::default());
+        let mut buf = BytesMut::from(&wire[..]);
+        let err = s.receive(&mut buf).unwrap_err();
+        assert_eq!(err.close_code(), Some(code));
+        assert_eq!(s.state(), State::Failed);
+        assert!(matches!(s.receive(&mut buf), Err(Error::AlreadyClosed)));
+        let mut out = BytesMut::new();
+        assert!(s.poll_transmit(&mut out));
+        let got = read_as(Role::Client, &mut out);
+        assert!(
+            matches!(&got[..], [Message::Close(Some(f))] if f.code == code),
+            "{got:?}"
+        );
+    }
+}
+
+#[test]
+fn after_our_close_the_peers_completes_the_handshake_and_nothing_is_owed() {
+    let mut c = Connection::new(Role::Client, Config::default());
+    let mut out = BytesMut::new();
+    c.encode(&close(1000, ""), &mut out).unwrap();
+    assert_eq!(c.state(), State::CloseSent);
+    // Data still arriving after our Close is delivered (§7.1.2).
+    let mut buf = BytesMut::from(&unmasked(OpCode::Text, true, b"tail")[..]);
+    buf.extend_from_slice(&unmasked(OpCode::Close, true, b"\x03\xe8"));
+    assert_eq!(c.receive(&mut buf).unwrap(), Some(Message::text("tail")));
+    assert_eq!(c.receive(&mut buf).unwrap(), Some(close(1000, "")));
+    assert_eq!(c.state(), State::Closed);
+    assert!(!c.poll_transmit(&mut BytesMut::new()));
+    assert!(c.receive_eof().is_ok());
+}
+
+#[test]
+fn a_driver_failure_sends_its_close_unless_one_was_sent() {
+    let mut s = Connection::new(Role::Server, Config::default());
+    s.fail(CloseFrame::new(CloseCode::AWAY, "idle timeout"));
+    assert_eq!(s.state(), State::Failed);
+    let mut out = BytesMut::new();
+    assert!(s.poll_transmit(&mut out));
+    assert_eq!(
+        read_as(Role::Client, &mut out),
+        vec![close(1001, "idle timeout")]
+    );
+
+    let mut t = Connection::new(Role::Server, Config::default());
+    t.encode(&close(1000, ""), &mut BytesMut::new()).unwrap();
+    t.fail(CloseFrame::new(CloseCode::AWAY, "idle timeout"));
+    assert_eq!(t.state(), State::Failed);
+    assert!(!t.poll_transmit(&mut BytesMut::new()), "one Close only");
+}
+
+#[test]
+fn end_of_input_without_a_close_fails_with_nothing_owed() {
+    let mut s = Connection::new(Role::Server, Config::default());
+    assert!(matches!(s.receive_eof(), Err(Error::ConnectionClosed)));
+    assert_eq!(s.state(), State::Failed);
+    assert!(!s.poll_transmit(&mut BytesMut::new()));
+}
+
+/// The state after each way of splitting a Close is the same.
+#[test]
+fn the_close_moves_the_state_at_every_split() {
+    let wire = cat(&[
+        masked(OpCode::Text, true, b"hello"),
+        masked(OpCode::Close, true, b"\x03\xe8done"),
+    ]);
+    for cut in 0..=wire.len() {
+        let mut s = Connection::new(Role::Server, Config::default());
+        let mut buf = BytesMut::from(&wire[..cut]);
+        let mut got = Vec::new();
+        while let Some(m) = s.receive(&mut buf).unwrap() {
+            got.push(m);
+        }
+        buf.extend_from_slice(&wire[cut..]);
+        while let Some(m) = s.receive(&mut buf).unwrap() {
+            got.push(m);
+        }
+        assert_eq!(
+            got,
+            vec![Message::text("hello"), close(1000, "done")],
+            "cut {cut}"
+        );
+        assert_eq!(s.state(), State::CloseReceived, "cut {cut}");
+    }
 }

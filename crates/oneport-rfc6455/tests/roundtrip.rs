@@ -3,7 +3,7 @@
 //! bytes are split by the transport.
 
 use bytes::{Bytes, BytesMut};
-use oneport_rfc6455::{Config, Connection, Message, OpCode, Role};
+use oneport_rfc6455::{Config, Connection, Fin, Message, OpCode, Role};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ fn encode(sender: &mut Connection, ops: &[Op]) -> (BytesMut, Vec<Message>) {
                         (true, false) => OpCode::Binary,
                     };
                     sender
-                        .encode_frame(opcode, false, piece, &mut wire)
+                        .encode_frame(opcode, Fin::More, piece, &mut wire)
                         .unwrap();
                     if *interleave {
                         let ping = Message::Ping(Bytes::from_static(b"between"));
@@ -106,7 +106,7 @@ fn encode(sender: &mut Connection, ops: &[Op]) -> (BytesMut, Vec<Message>) {
                     rest = tail;
                 }
                 sender
-                    .encode_frame(OpCode::Continuation, true, rest, &mut wire)
+                    .encode_frame(OpCode::Continuation, Fin::Final, rest, &mut wire)
                     .unwrap();
                 expected.push(msg);
             }

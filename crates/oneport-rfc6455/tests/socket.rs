@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use oneport_rfc6455::{
-    CloseCode, CloseFrame, Config, ConnectOptions, Connection, Error, HandshakeError, Message,
+    CloseCode, CloseFrame, Config, ConnectOptions, Connection, Error, Fin, HandshakeError, Message,
     OpCode, OriginPolicy, Role, WebSocket, check_request, connect, connect_with, encode_frame,
     response,
 };
@@ -147,7 +147,13 @@ fn pipe_server(config: Config) -> (WebSocket<DuplexStream>, RawPeer) {
 
 fn masked(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = BytesMut::new();
-    encode_frame(opcode, fin, Some([9, 8, 7, 6]), payload, &mut out);
+    encode_frame(
+        opcode,
+        Fin::from_bit(fin),
+        Some([9, 8, 7, 6]),
+        payload,
+        &mut out,
+    );
     out.to_vec()
 }
 
@@ -346,7 +352,7 @@ async fn fails_with(wire: Vec<u8>, code: CloseCode) {
 async fn protocol_errors_are_closed_with_their_code() {
     bounded(async {
         let mut unmasked = BytesMut::new();
-        encode_frame(OpCode::Text, true, None, b"hi", &mut unmasked);
+        encode_frame(OpCode::Text, Fin::Final, None, b"hi", &mut unmasked);
         fails_with(unmasked.to_vec(), CloseCode::PROTOCOL).await;
         fails_with(
             masked(OpCode::Continuation, true, b"x"),
@@ -720,7 +726,7 @@ async fn connect_offers_protocols_and_headers() {
             // Answer and immediately send a frame in the same write.
             let mut out = head_bytes(&response(&up.key, Some("v1")));
             let mut frame = BytesMut::new();
-            encode_frame(OpCode::Text, true, None, b"welcome", &mut frame);
+            encode_frame(OpCode::Text, Fin::Final, None, b"welcome", &mut frame);
             out.extend_from_slice(&frame);
             stream.write_all(&out).await.unwrap();
             let ws = WebSocket::from_raw_socket(

@@ -15,7 +15,7 @@ use super::fanout::{Half, WakerFanout};
 use crate::config::Role;
 use crate::conn::Connection;
 use crate::error::Error;
-use crate::frame::OpCode;
+use crate::frame::{Fin, OpCode};
 use crate::message::Message;
 
 /// Payloads at least this long are queued by reference (server role, no
@@ -49,7 +49,7 @@ impl WriteQueue {
         };
         match large {
             Some((opcode, payload)) if conn.role() == Role::Server => {
-                let header = conn.prepare(opcode, true, payload.len())?;
+                let header = conn.prepare(opcode, Fin::Final, payload.len())?;
                 header.encode(&mut self.staging);
                 self.seal();
                 self.chunks.push(payload.clone());
@@ -57,6 +57,12 @@ impl WriteQueue {
             _ => conn.encode(msg, &mut self.staging)?,
         }
         Ok(())
+    }
+
+    /// Queues the Close the connection owes the peer (the echo of its
+    /// Close, or the Close that fails the connection), if any.
+    pub(crate) fn push_owed(&mut self, conn: &mut Connection) {
+        let _ = conn.poll_transmit(&mut self.staging);
     }
 
     /// Moves the coalesced bytes into the chunk list.
