@@ -37,11 +37,40 @@ pub enum State {
     Failed,
 }
 
-/// A Close the connection owes the peer.
+/// A Close the connection owes the peer. Kept small, since every idle
+/// connection carries one: the echo and the protocol-error Close have no
+/// reason, and only a driver's `fail` gives one (boxed, it is rare).
 #[derive(Debug)]
 enum Owed {
     Nothing,
-    Close(Option<CloseFrame>),
+    /// An empty Close (the answer to an empty one).
+    Empty,
+    /// A Close with this code and no reason.
+    Code(CloseCode),
+    /// A Close with a reason.
+    Frame(Box<CloseFrame>),
+}
+
+impl Owed {
+    fn close(frame: Option<CloseFrame>) -> Self {
+        match frame {
+            None => Owed::Empty,
+            Some(f) if f.reason.is_empty() => Owed::Code(f.code),
+            Some(f) => Owed::Frame(Box::new(f)),
+        }
+    }
+
+    fn frame(self) -> Option<Option<CloseFrame>> {
+        match self {
+            Owed::Nothing => None,
+            Owed::Empty => Some(None),
+            Owed::Code(code) => Some(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::default(),
+            })),
+            Owed::Frame(f) => Some(Some(*f)),
+        }
+    }
 }
 
 /// One end of a WebSocket connection, without I/O (RFC 6455 §5, §7).
@@ -183,7 +212,7 @@ impl Connection {
     /// Whether [`poll_transmit`](Connection::poll_transmit) has a Close to
     /// write.
     pub fn has_owed_close(&self) -> bool {
-        matches!(self.owed, Owed::Close(_))
+        !matches!(self.owed, Owed::Nothing)
     }
 
     /// Appends the Close the connection owes the peer, if any: the echo of
@@ -192,7 +221,7 @@ impl Connection {
     /// whether it appended anything. A client masks it, as every frame.
     #[must_use]
     pub fn poll_transmit(&mut self, dst: &mut BytesMut) -> bool {
-        let Owed::Close(frame) = std::mem::replace(&mut self.owed, Owed::Nothing) else {
+        let Some(frame) = std::mem::replace(&mut self.owed, Owed::Nothing).frame() else {
             return false;
         };
         // Our own frames were checked when they were made; an echo of a
@@ -215,7 +244,7 @@ impl Connection {
     pub fn fail(&mut self, close: CloseFrame) {
         match self.state {
             State::Open => {
-                self.owed = Owed::Close(Some(close));
+                self.owed = Owed::close(Some(close));
                 self.state = State::Failed;
             }
             State::CloseSent => self.state = State::Failed,
@@ -265,7 +294,7 @@ impl Connection {
                         code: f.code,
                         reason: Utf8Bytes::default(),
                     });
-                    self.owed = Owed::Close(echo);
+                    self.owed = Owed::close(echo);
                     self.state = State::CloseReceived;
                 } else {
                     self.state = State::Closed;
@@ -274,10 +303,10 @@ impl Connection {
             Ok(_) => {}
             Err(e) => {
                 if self.state == State::Open {
-                    self.owed = Owed::Close(e.close_code().map(|code| CloseFrame {
-                        code,
-                        reason: Utf8Bytes::default(),
-                    }));
+                    self.owed = match e.close_code() {
+                        Some(code) => Owed::Code(code),
+                        None => Owed::Empty,
+                    };
                 }
                 self.state = State::Failed;
                 self.frame = None;

@@ -1,5 +1,6 @@
 //! Checking a WebSocket upgrade request (either version) and answering it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -116,16 +117,23 @@ where
 /// Runs `handler` on the socket, and closes the socket when the handler
 /// lets go of it: when it returns, or drops both halves of a split, even
 /// if it goes on with other work.
-async fn serve(
+///
+/// A plain function, not an `async fn`: the engine moves into the socket's
+/// box before the future is made, so the future that lives as long as the
+/// connection does not also keep room for the engine it was given.
+fn serve(
     engine: Engine<TcpStream>,
     protocol: Option<String>,
     peer: SocketAddr,
     shutdown: Shutdown,
     handler: Arc<dyn Handler>,
     parts: Parts,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let (ws, home) = WebSocket::homed(engine, protocol, Some(peer), shutdown);
-    tokio::join!(handler.call(ws, parts), home.finish());
+    let handled = handler.call(ws, parts);
+    async move {
+        tokio::join!(handled, home.finish());
+    }
 }
 
 /// The hybi-00 branch: the answer needs the eight key bytes that follow
