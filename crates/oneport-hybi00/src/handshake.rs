@@ -11,8 +11,6 @@
 //! Everything here is sans-IO: requests and responses are `http` types, and
 //! the encoders append to a caller's [`BytesMut`].
 
-use std::fmt::Write as _;
-
 use bytes::{BufMut, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -301,20 +299,23 @@ pub fn encode_answer<B>(
 /// with [`HandshakeError::status`], `Connection: close` and the error's
 /// message as a short `text/plain` body.
 pub fn encode_rejection(err: &HandshakeError, dst: &mut BytesMut) {
-    let status = err.status();
     let mut body = err.to_string();
     body.push('\n');
-    let mut head = String::with_capacity(128);
-    // Writing into a String cannot fail.
-    let _ = write!(
-        head,
-        "HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("Error"),
-        body.len()
+    let mut res = Response::new(());
+    *res.status_mut() = err.status();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    dst.reserve(head.len() + body.len());
-    dst.put_slice(head.as_bytes());
+    let (parts, ()) = res.into_parts();
+    // An ordinary HTTP answer, so the one HTTP codec writes its head.
+    oneport_http1::encode_response_head(
+        &parts,
+        oneport_http1::BodyLength::Length(body.len() as u64),
+        oneport_http1::Persistence::Close,
+        http::Version::HTTP_11,
+        dst,
+    );
     dst.put_slice(body.as_bytes());
 }
 
