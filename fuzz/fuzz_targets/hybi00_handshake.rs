@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let req = head.request;
     if !is_hybi00_request(&req) {
         assert_eq!(
-            response(&req, false, None).unwrap_err(),
+            response(&req, Scheme::Ws, None).unwrap_err(),
             handshake::HandshakeError::NotHybi00Request
         );
         return;
