@@ -42,6 +42,9 @@ enum State {
     Finishing { deadline: Instant },
     /// Nothing more is sent or received.
     Closed,
+    /// Dropped because the peer stopped reading (the write timeout): as
+    /// `Closed`, but every send fails with [`Error::WriteTimeout`].
+    Stalled,
 }
 
 /// A hybi-00 WebSocket over an async byte stream, after the handshake.
@@ -91,6 +94,12 @@ pub struct WebSocket<S> {
     write_timer: Option<Pin<Box<Sleep>>>,
     /// Armed for the closing handshake's deadline.
     close_timer: Option<Pin<Box<Sleep>>>,
+    /// Armed while reading, for the idle or the frame deadline.
+    read_timer: Option<Pin<Box<Sleep>>>,
+    /// When the last bytes arrived.
+    last_rx: Instant,
+    /// When the frame still arriving started, if one is.
+    frame_started: Option<Instant>,
     /// What `recv` returns once `Finishing` is over.
     outcome: Option<Result<Message, Error>>,
 }
@@ -122,6 +131,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             state: State::Open,
             write_timer: None,
             close_timer: None,
+            read_timer: None,
+            last_rx: Instant::now(),
+            frame_started: None,
             outcome: None,
         }
     }
@@ -241,6 +253,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Io`] or [`Error::Timeout`] when the closing frame cannot be
     /// written.
     pub async fn close(&mut self) -> Result<(), Error> {
+        if self.state == State::Stalled {
+            return Err(Error::WriteTimeout);
+        }
         if self.state == State::Open {
             self.start_send(&Message::Close(None))?;
         }
@@ -324,7 +339,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         loop {
             match self.state {
-                State::Closed => return Poll::Ready(None),
+                State::Closed | State::Stalled => return Poll::Ready(None),
                 State::Finishing { deadline } => {
                     let done = self.poll_shutdown_io(cx).is_ready();
                     if done || self.poll_deadline(deadline, cx).is_ready() {
@@ -336,7 +351,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 State::Open | State::CloseSent { .. } => {}
             }
 
-            match self.decoder.decode(&mut self.rd) {
+            let decoded = self.decoder.decode(&mut self.rd);
+            self.frame_started = if self.decoder.is_between_frames() {
+                None
+            } else {
+                Some(self.frame_started.unwrap_or_else(Instant::now))
+            };
+            match decoded {
                 Ok(Some(Frame::Text(text))) => {
                     self.release_read_buffer();
                     if self.state == State::Open {
@@ -379,12 +400,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     self.end();
                     return Poll::Ready(None);
                 }
-                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Ok(_)) => self.last_rx = Instant::now(),
                 Poll::Ready(Err(e)) => {
                     self.fail();
                     return Poll::Ready(Some(Err(e.into())));
                 }
-                Poll::Pending => return self.poll_close_deadline(cx),
+                Poll::Pending => {
+                    if self.state == State::Open {
+                        if let Poll::Ready(e) = self.poll_read_deadline(cx) {
+                            // Closed with our closing frame, like any fault.
+                            self.finish(Err(e));
+                            continue;
+                        }
+                    }
+                    return self.poll_close_deadline(cx);
+                }
             }
         }
     }
@@ -405,9 +435,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         Poll::Pending
     }
 
+    /// Ready with the error to close with once the frame still arriving
+    /// has taken longer than the frame timeout, or nothing has arrived for
+    /// the idle timeout.
+    fn poll_read_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
+        let (at, fault) = match self.frame_started {
+            Some(started) => (started + self.config.frame_timeout, Error::FrameTimeout),
+            None => match self.config.idle_timeout {
+                Some(idle) => (self.last_rx + idle, Error::Timeout),
+                None => {
+                    self.read_timer = None;
+                    return Poll::Pending;
+                }
+            },
+        };
+        if at <= Instant::now() {
+            return Poll::Ready(fault);
+        }
+        let timer = match &mut self.read_timer {
+            Some(t) => {
+                if t.deadline() != at {
+                    t.as_mut().reset(at);
+                }
+                t
+            }
+            None => self
+                .read_timer
+                .insert(Box::pin(tokio::time::sleep_until(at))),
+        };
+        ready!(timer.as_mut().poll(cx));
+        Poll::Ready(fault)
+    }
+
     fn check_open(&self) -> Result<(), Error> {
         match self.state {
             State::Open => Ok(()),
+            State::Stalled => Err(Error::WriteTimeout),
             _ => Err(Error::Closed),
         }
     }
@@ -427,11 +490,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The connection is over: free everything.
     fn end(&mut self) {
-        self.state = State::Closed;
+        if self.state != State::Stalled {
+            self.state = State::Closed;
+        }
         self.rd = BytesMut::new();
         self.wr = BytesMut::new();
         self.write_timer = None;
         self.close_timer = None;
+        self.read_timer = None;
+        self.frame_started = None;
     }
 
     /// A write failed: the stream is in an unknown state.
@@ -510,8 +577,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             .write_timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         ready!(timer.as_mut().poll(cx));
-        self.write_timer = None;
-        Poll::Ready(Err(Error::Timeout))
+        // The peer stopped reading: drop it, and say so to every send.
+        self.state = State::Stalled;
+        self.end();
+        Poll::Ready(Err(Error::WriteTimeout))
     }
 
     /// Flushes, then shuts the write side down.

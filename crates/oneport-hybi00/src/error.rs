@@ -41,9 +41,20 @@ pub enum Error {
     /// The socket failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    /// A wait ran past its configured timeout.
+    /// A wait ran past its configured timeout (the idle timeout, the
+    /// handshake).
     #[error("timed out")]
     Timeout,
+    /// The peer took none of our queued frames for
+    /// [`Config::write_timeout`](crate::Config::write_timeout): it stopped
+    /// reading. The connection was dropped; every later send fails the same
+    /// way.
+    #[error("the peer read nothing for the write timeout; the connection was dropped")]
+    WriteTimeout,
+    /// A frame did not end within
+    /// [`Config::frame_timeout`](crate::Config::frame_timeout).
+    #[error("a frame did not end within the frame timeout")]
+    FrameTimeout,
     /// The connection is closed (or the decoder already reported an error);
     /// nothing more can be sent or received.
     #[error("connection closed")]
@@ -73,6 +84,7 @@ impl Error {
             Error::FrameTooLarge { .. } => Some(CloseCode::TOO_BIG),
             Error::InvalidUtf8 => Some(CloseCode::INVALID_PAYLOAD),
             Error::InvalidFrame(_) => Some(CloseCode::PROTOCOL),
+            Error::FrameTimeout => Some(CloseCode::POLICY),
             _ => None,
         }
     }
@@ -86,6 +98,7 @@ impl Error {
                 | Error::FrameTooLarge { .. }
                 | Error::InvalidUtf8
                 | Error::InvalidFrame(_)
+                | Error::FrameTimeout
         )
     }
 }

@@ -12,6 +12,8 @@ pub const DEFAULT_MAX_WRITE_BUFFER_SIZE: usize = 1 << 20;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default for [`Config::close_timeout`]: 5 seconds.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default [`Config::write_timeout`]: 10 seconds.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The end of the connection this endpoint plays (RFC 6455 §5.1).
 ///
@@ -86,6 +88,17 @@ pub struct Config {
     ///
     /// Default is [`DEFAULT_CLOSE_TIMEOUT`] (5 seconds).
     pub close_timeout: Duration,
+    /// How long queued frames may wait for the peer to take any of them.
+    /// This is the slow-consumer policy: a peer that reads nothing for this
+    /// long, while frames wait (a send blocked on a full write buffer, or a
+    /// flush), has stopped reading. Its connection is dropped without a
+    /// closing handshake (there is no way to deliver a Close to it), the
+    /// buffers are freed, and the pending send and every later one fail
+    /// with [`Error::WriteTimeout`](crate::Error::WriteTimeout). Progress
+    /// of any size restarts the clock.
+    ///
+    /// Default is [`DEFAULT_WRITE_TIMEOUT`] (10 seconds).
+    pub write_timeout: Duration,
 }
 
 impl Default for Config {
@@ -98,6 +111,7 @@ impl Default for Config {
             ping_interval: None,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
         }
     }
 }
@@ -128,6 +142,13 @@ impl Config {
     #[must_use]
     pub fn max_write_buffer_size(mut self, bytes: usize) -> Self {
         self.max_write_buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`write_timeout`](Config::write_timeout).
+    #[must_use]
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
 
@@ -167,6 +188,7 @@ mod tests {
         assert_eq!(c.ping_interval, None);
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
         assert_eq!(c.close_timeout, Duration::from_secs(5));
+        assert_eq!(c.write_timeout, Duration::from_secs(10));
     }
 
     #[test]

@@ -40,6 +40,12 @@ pub enum Error {
     /// client connect.
     #[error("timed out")]
     Timeout,
+    /// The peer took none of our queued frames for
+    /// [`Config::write_timeout`](crate::Config::write_timeout): it stopped
+    /// reading. The connection was dropped; every later send fails the same
+    /// way.
+    #[error("the peer read nothing for the write timeout; the connection was dropped")]
+    WriteTimeout,
     /// The caller asked for something the protocol does not allow.
     #[error("invalid use: {0}")]
     Local(#[from] LocalError),

@@ -88,7 +88,7 @@ mod socket;
 pub use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use crate::config::{
     Config, DEFAULT_CLOSE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
-    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE, Role,
+    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE, DEFAULT_WRITE_TIMEOUT, Role,
 };
 pub use crate::conn::{Connection, State};
 pub use crate::error::{CapacityError, Error, LocalError, ProtocolError};

@@ -5,7 +5,7 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -40,6 +40,9 @@ enum Transport {
     /// Shut down, failed or given up on: nothing more is read or written,
     /// and `recv` returns `None`.
     Done,
+    /// Dropped because the peer stopped reading (the write timeout): like
+    /// `Done`, but every send fails with [`Error::WriteTimeout`].
+    Stalled,
 }
 
 /// What `poll_recv` does after handling a timer.
@@ -70,6 +73,8 @@ pub(crate) struct Core<S> {
     /// Armed lazily, for the earliest of the keepalive, idle and closing
     /// deadlines.
     timer: Option<Pin<Box<Sleep>>>,
+    /// Armed while queued frames wait for the peer to take them.
+    write_timer: Option<Pin<Box<Sleep>>>,
     last_rx: Instant,
     last_ping: Instant,
     /// When the closing handshake (after our Close) or the final flush and
@@ -107,6 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             wr: WriteQueue::default(),
             wakers: Arc::default(),
             timer: None,
+            write_timer: None,
             last_rx: now,
             last_ping: now,
             deadline: None,
@@ -145,7 +151,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     fn end(&mut self) {
         self.transport = Transport::Done;
         self.timer = None;
+        self.write_timer = None;
         self.rd = BytesMut::new();
+    }
+
+    /// Writes what is queued. When the peer takes none of it for the write
+    /// timeout, it has stopped reading: the connection is dropped, its
+    /// buffers freed, and every half waiting on it woken to learn so.
+    fn poll_write(&mut self, cx: &mut Context<'_>, half: Half) -> Poll<Result<(), Error>> {
+        if self.transport == Transport::Stalled {
+            return Poll::Ready(Err(Error::WriteTimeout));
+        }
+        let before = self.wr.len();
+        if let Poll::Ready(res) = self.wr.poll_flush(&mut self.io, cx, &self.wakers, half) {
+            self.write_timer = None;
+            return Poll::Ready(res.map_err(Error::from));
+        }
+        let deadline = Instant::now() + self.config().write_timeout;
+        let progressed = self.wr.len() < before;
+        let timer = self
+            .write_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if progressed {
+            timer.as_mut().reset(deadline);
+        }
+        // Through the fan-out, so that whichever half is waiting hears it.
+        self.wakers.register(half, cx.waker());
+        let waker = Waker::from(Arc::clone(&self.wakers));
+        ready!(timer.as_mut().poll(&mut Context::from_waker(&waker)));
+        self.end();
+        self.transport = Transport::Stalled;
+        self.wr = WriteQueue::default();
+        self.outcome = None;
+        waker.wake_by_ref();
+        Poll::Ready(Err(Error::WriteTimeout))
     }
 
     /// Whether the protocol is over (closed or failed) and only the final
@@ -177,7 +216,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     }
 
     fn next_deadline(&self) -> Option<(Instant, Alarm)> {
-        if self.transport == Transport::Done {
+        if self.transport != Transport::Open {
             return None;
         }
         match self.conn.state() {
@@ -252,7 +291,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
         loop {
-            if self.transport == Transport::Done {
+            if self.transport != Transport::Open {
                 return Poll::Ready(None);
             }
             if self.is_finishing() {
@@ -288,14 +327,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
 
             // Everything produced while handling the last read leaves now,
             // in one write, before the next read.
-            match self
-                .wr
-                .poll_flush(&mut self.io, cx, &self.wakers, Half::Receiver)
-            {
+            match self.poll_write(cx, Half::Receiver) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => {
-                    self.end();
-                    return Poll::Ready(Some(Err(e.into())));
+                    if self.transport == Transport::Open {
+                        self.end();
+                    }
+                    return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Pending if self.wr.len() > self.config().max_write_buffer_size => {
                     // The peer does not read: stop reading its pings too.
@@ -362,15 +400,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         cx: &mut Context<'_>,
         half: Half,
     ) -> Poll<Result<(), Error>> {
+        if self.transport == Transport::Stalled {
+            return Poll::Ready(Err(Error::WriteTimeout));
+        }
         if self.wr.len() >= self.config().max_write_buffer_size {
-            ready!(self.wr.poll_flush(&mut self.io, cx, &self.wakers, half))?;
+            ready!(self.poll_write(cx, half))?;
         }
         Poll::Ready(Ok(()))
     }
 
     pub(crate) fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
-        if self.transport == Transport::Done {
-            return Err(Error::AlreadyClosed);
+        match self.transport {
+            Transport::Open => {}
+            Transport::Done => return Err(Error::AlreadyClosed),
+            Transport::Stalled => return Err(Error::WriteTimeout),
         }
         self.wr.push(&mut self.conn, msg)?;
         if msg.is_close() && self.conn.state() == State::CloseSent {
@@ -384,9 +427,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         cx: &mut Context<'_>,
         half: Half,
     ) -> Poll<Result<(), Error>> {
-        self.wr
-            .poll_flush(&mut self.io, cx, &self.wakers, half)
-            .map_err(Error::from)
+        self.poll_write(cx, half)
     }
 
     /// Whether a send may leave its frame queued: the read buffer still
@@ -550,8 +591,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Local`] for an invalid close code or reason (nothing is
     /// sent), or the error that ended the connection meanwhile.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
-        if self.core.transport == Transport::Done {
-            return Ok(());
+        match self.core.transport {
+            Transport::Open => {}
+            Transport::Done => return Ok(()),
+            Transport::Stalled => return Err(Error::WriteTimeout),
         }
         self.core.begin_close(frame)?;
         let deadline = self.core.close_deadline();

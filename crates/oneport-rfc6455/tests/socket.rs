@@ -475,6 +475,76 @@ async fn send_waits_when_the_peer_does_not_read() {
     .await;
 }
 
+/// The slow-consumer policy: a peer that reads nothing for the write
+/// timeout is dropped, the pending send and every later one fail with
+/// `WriteTimeout`, and the buffers are freed.
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_is_dropped_after_the_write_timeout() {
+    bounded_virtual(async {
+        let (a, mut b) = tokio::io::duplex(16 * 1024);
+        let config = Config::default()
+            .max_write_buffer_size(64 * 1024)
+            .write_timeout(Duration::from_secs(2));
+        let mut ws = WebSocket::from_raw_socket(a, Role::Server, config, BytesMut::new());
+        let msg = Message::binary(vec![7u8; 64 * 1024]);
+        let started = tokio::time::Instant::now();
+        let mut sent = 0;
+        let err = loop {
+            match ws.send(msg.clone()).await {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+            assert!(sent < 100, "sending never failed");
+        };
+        assert!(matches!(err, Error::WriteTimeout), "{err}");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_secs(3),
+            "dropped after {waited:?}"
+        );
+        assert_eq!(ws.write_buffer_len(), 0, "the buffers are freed");
+        assert!(matches!(ws.send(msg).await, Err(Error::WriteTimeout)));
+        assert!(ws.recv().await.is_none());
+        // The transport is dropped: the peer reads what was written, then EOF.
+        drop(ws);
+        let mut rest = Vec::new();
+        b.read_to_end(&mut rest).await.unwrap();
+    })
+    .await;
+}
+
+/// A peer that reads slowly but steadily is not a slow consumer: every bit
+/// of progress restarts the write timeout.
+#[tokio::test(start_paused = true)]
+async fn a_slow_but_steady_reader_is_kept() {
+    bounded_virtual(async {
+        let (a, mut b) = tokio::io::duplex(4 * 1024);
+        let config = Config::default()
+            .max_write_buffer_size(8 * 1024)
+            .write_timeout(Duration::from_secs(2));
+        let mut ws = WebSocket::from_raw_socket(a, Role::Server, config, BytesMut::new());
+        let reader = tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let mut total = 0;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match b.read(&mut buf).await {
+                    Ok(0) | Err(_) => return total,
+                    Ok(n) => total += n,
+                }
+            }
+        });
+        // 40 KiB at 1 KiB a second: far longer than the write timeout.
+        for _ in 0..10 {
+            ws.send(Message::binary(vec![1u8; 4 * 1024])).await.unwrap();
+        }
+        ws.flush().await.unwrap();
+        drop(ws);
+        assert!(reader.await.unwrap() >= 40 * 1024);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn pongs_for_a_non_reading_peer_are_bounded() {
     bounded(async {

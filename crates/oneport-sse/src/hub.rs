@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use oneport_http1::ChunkQueue;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::error::SubscriptionError;
 use crate::event::Event;
@@ -27,8 +27,8 @@ pub const DEFAULT_HISTORY_MAX_EVENTS: usize = 1024;
 pub const DEFAULT_HISTORY_MAX_BYTES: usize = 1024 * 1024;
 /// Default for [`HubConfig::keep_alive`]: 15 seconds.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// Default for [`HubConfig::write_timeout`]: 30 seconds.
-pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`HubConfig::write_timeout`]: 10 seconds, as a WebSocket's.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The comment written when a subscriber has been idle for
 /// [`HubConfig::keep_alive`].
@@ -77,7 +77,7 @@ pub struct HubConfig {
     /// Longest time one batch may take to be written and flushed; a
     /// subscriber whose socket stays unwritable longer is dropped with
     /// [`SubscriptionError::WriteTimeout`]. Default is
-    /// [`DEFAULT_WRITE_TIMEOUT`] (30 s).
+    /// [`DEFAULT_WRITE_TIMEOUT`] (10 s).
     pub write_timeout: Duration,
 }
 
@@ -217,7 +217,28 @@ struct Kept {
 
 struct Subscriber {
     tx: mpsc::Sender<Bytes>,
-    lagged: Arc<AtomicBool>,
+    lagged: Arc<Lagged>,
+}
+
+/// Set by the hub when it drops a subscriber for falling behind, and
+/// signalled, so that a write blocked on that subscriber's socket is given
+/// up at once rather than when it times out.
+#[derive(Default)]
+struct Lagged {
+    flag: AtomicBool,
+    signal: Notify,
+}
+
+impl Lagged {
+    fn set(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // A stored permit: a forward that is not waiting yet still sees it.
+        self.signal.notify_one();
+    }
+
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
 }
 
 impl fmt::Debug for Hub {
@@ -334,7 +355,7 @@ impl Hub {
         let config = &self.inner.config;
         let capacity = config.subscriber_queue.max(1);
         let (tx, rx) = mpsc::channel(capacity);
-        let lagged = Arc::new(AtomicBool::new(false));
+        let lagged = Arc::new(Lagged::default());
         let mut pending = Vec::new();
         {
             let mut state = self.lock();
@@ -430,7 +451,7 @@ impl State {
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     // Set before the sender is dropped, so the receiver sees
                     // the flag when it sees the end of the channel.
-                    s.lagged.store(true, Ordering::SeqCst);
+                    s.lagged.set();
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -448,7 +469,7 @@ pub struct Subscription {
     /// The `retry:` hint and the replay, written before any live event.
     pending: Vec<Bytes>,
     rx: mpsc::Receiver<Bytes>,
-    lagged: Arc<AtomicBool>,
+    lagged: Arc<Lagged>,
     capacity: usize,
     keep_alive: Option<Duration>,
     write_timeout: Duration,
@@ -510,9 +531,18 @@ impl Subscription {
                 write_gathered(w, &mut batch).await?;
                 w.flush().await
             };
-            match tokio::time::timeout(self.write_timeout, write).await {
-                Ok(result) => result?,
-                Err(_elapsed) => return Err(SubscriptionError::WriteTimeout),
+            // A write blocked on a client that does not read ends as soon as
+            // the hub drops this subscriber, not only at the write timeout.
+            let dropped = self.lagged.signal.notified();
+            if self.is_lagged() {
+                return Err(SubscriptionError::Lagged);
+            }
+            tokio::select! {
+                written = tokio::time::timeout(self.write_timeout, write) => match written {
+                    Ok(result) => result?,
+                    Err(_elapsed) => return Err(SubscriptionError::WriteTimeout),
+                },
+                () = dropped => return Err(SubscriptionError::Lagged),
             }
         }
     }
@@ -550,7 +580,7 @@ impl Subscription {
 
     /// Whether the hub dropped this subscriber because its queue was full.
     pub fn is_lagged(&self) -> bool {
-        self.lagged.load(Ordering::SeqCst)
+        self.lagged.is_set()
     }
 
     /// Encoded events waiting to be written: the replay not yet taken plus

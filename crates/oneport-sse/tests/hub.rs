@@ -504,6 +504,46 @@ async fn a_socket_that_stays_unwritable_is_dropped() {
     .unwrap();
 }
 
+/// A subscriber whose write is blocked (its client stopped reading) is
+/// ended as soon as the hub drops it for falling behind, long before its
+/// write timeout.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_subscriber_ends_at_once_even_while_its_write_is_blocked() {
+    tokio::time::timeout(LIMIT, async {
+        let hub = Hub::new(
+            quiet()
+                .subscriber_queue(2)
+                .write_timeout(Duration::from_secs(3600)),
+        );
+        let sub = hub.subscribe(None);
+        hub.publish(Event::new("first"));
+        let forward = tokio::spawn(async move {
+            let mut w = CountingWriter {
+                stuck: true,
+                ..CountingWriter::default()
+            };
+            let started = tokio::time::Instant::now();
+            (sub.forward(&mut w).await, started.elapsed())
+        });
+        // Let the forward take the first event and block on writing it.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(hub.subscriber_count(), 1);
+        // The queue fills; the next publish drops the subscriber.
+        for i in 0..3 {
+            hub.publish(Event::new(format!("more {i}")));
+        }
+        assert_eq!(hub.subscriber_count(), 0);
+        let (result, waited) = forward.await.unwrap();
+        assert!(
+            matches!(result, Err(SubscriptionError::Lagged)),
+            "{result:?}"
+        );
+        assert!(waited < Duration::from_secs(1), "ended after {waited:?}");
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn next_batch_is_cancel_safe() {
     tokio::time::timeout(LIMIT, async {

@@ -45,7 +45,7 @@ fn rfc6455_err(e: oneport_rfc6455::Error) -> Error {
     use oneport_rfc6455::Error as E;
     let kind = match e {
         E::AlreadyClosed | E::ConnectionClosed => Kind::Closed,
-        E::Timeout => Kind::Timeout,
+        E::Timeout | E::WriteTimeout => Kind::Timeout,
         E::Io(_) => Kind::Io,
         _ => Kind::WebSocket,
     };
@@ -57,7 +57,7 @@ fn hybi00_err(e: oneport_hybi00::Error) -> Error {
     let kind = match e {
         E::Unsupported(_) => Kind::Unsupported,
         E::Closed => Kind::Closed,
-        E::Timeout => Kind::Timeout,
+        E::Timeout | E::WriteTimeout | E::FrameTimeout => Kind::Timeout,
         E::Io(_) => Kind::Io,
         _ => Kind::WebSocket,
     };
@@ -113,6 +113,20 @@ impl<S: Transport> Inner<S> {
             Inner::Hybi00(_) => WsVersion::Hybi00,
         }
     }
+}
+
+/// Whether `e` says the peer stopped reading (the slow-consumer policy
+/// dropped it).
+fn stalled(e: &Error) -> bool {
+    std::error::Error::source(e).is_some_and(|s| {
+        matches!(
+            s.downcast_ref::<oneport_rfc6455::Error>(),
+            Some(oneport_rfc6455::Error::WriteTimeout)
+        ) || matches!(
+            s.downcast_ref::<oneport_hybi00::Error>(),
+            Some(oneport_hybi00::Error::WriteTimeout)
+        )
+    })
 }
 
 /// The close status RFC 6455 §7.1.5 gives a connection that ended without
@@ -193,6 +207,7 @@ impl<S: Transport> Conn<S> {
                 });
                 let frame = match sent {
                     Some(code) => status(code, ""),
+                    None if stalled(e) => status(CloseCode::ABNORMAL, "the peer stopped reading"),
                     None if e.is_timeout() => status(CloseCode::AWAY, "idle timeout"),
                     None => status(CloseCode::ABNORMAL, ""),
                 };
@@ -243,6 +258,16 @@ impl<S: Transport> Conn<S> {
         }
     }
 
+    /// Records a send's failure when it says the peer stopped reading.
+    fn note_send_error<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        if let Err(e) = &result {
+            if stalled(e) {
+                self.note(status(CloseCode::ABNORMAL, "the peer stopped reading"));
+            }
+        }
+        result
+    }
+
     async fn send(&mut self, msg: Message) -> Result<(), Error> {
         let close = match &msg {
             Message::Close(frame) => Some(
@@ -252,10 +277,11 @@ impl<S: Transport> Conn<S> {
             ),
             _ => None,
         };
-        match &mut self.inner {
-            Inner::Rfc6455(ws) => ws.send(msg).await.map_err(rfc6455_err)?,
-            Inner::Hybi00(ws) => ws.send(msg).await.map_err(hybi00_err)?,
-        }
+        let sent = match &mut self.inner {
+            Inner::Rfc6455(ws) => ws.send(msg).await.map_err(rfc6455_err),
+            Inner::Hybi00(ws) => ws.send(msg).await.map_err(hybi00_err),
+        };
+        self.note_send_error(sent)?;
         if let Some(frame) = close {
             self.note(frame);
         }
@@ -263,12 +289,14 @@ impl<S: Transport> Conn<S> {
     }
 
     async fn feed(&mut self, msg: Message) -> Result<(), Error> {
-        poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        let ready = poll_fn(|cx| self.inner.poll_ready(cx)).await;
+        self.note_send_error(ready)?;
         self.start_send(&msg)
     }
 
     async fn flush(&mut self) -> Result<(), Error> {
-        poll_fn(|cx| self.inner.poll_flush(cx)).await
+        let flushed = poll_fn(|cx| self.inner.poll_flush(cx)).await;
+        self.note_send_error(flushed)
     }
 
     /// The whole closing handshake: our Close (unless one went out), the
@@ -964,6 +992,7 @@ mod tests {
             (E::AlreadyClosed, CLOSED),
             (E::ConnectionClosed, CLOSED),
             (E::Timeout, TIMEOUT),
+            (E::WriteTimeout, TIMEOUT),
         ];
         for (e, want) in cases {
             let shown = e.to_string();
@@ -982,6 +1011,8 @@ mod tests {
             (E::Unsupported("binary messages"), UNSUPPORTED),
             (E::Closed, CLOSED),
             (E::Timeout, TIMEOUT),
+            (E::WriteTimeout, TIMEOUT),
+            (E::FrameTimeout, TIMEOUT),
         ];
         for (e, want) in cases {
             let shown = e.to_string();
