@@ -74,6 +74,7 @@ mod server;
 mod servlet;
 mod sse;
 mod standalone;
+pub mod topics;
 mod websocket;
 
 pub use body::Body;

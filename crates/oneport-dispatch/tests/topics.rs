@@ -1,0 +1,291 @@
+//! The topic hub's guarantees: order per topic, replay bounded by count and
+//! bytes, isolation between topics, topics freed when empty, a slow
+//! subscriber that does not delay the others, payloads shared rather than
+//! copied, and a backplane behind it all.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use oneport_dispatch::Message;
+use oneport_dispatch::topics::{
+    Backplane, BackplaneError, Lagged, LocalTopics, TopicConfig, TopicHub, TopicMessage, TopicSse,
+};
+use oneport_sse::{HubConfig, ParsedEvent, Parser};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(LIMIT, f)
+        .await
+        .expect("test timed out")
+}
+
+/// The events an SSE subscription has queued now, parsed.
+async fn sse_events(sub: &mut TopicSse) -> Vec<ParsedEvent> {
+    let mut parser = Parser::default();
+    let mut events = Vec::new();
+    let mut batch = Vec::new();
+    let sub = sub.subscription().expect("subscribed");
+    while let Ok(Some(())) =
+        tokio::time::timeout(Duration::from_millis(20), sub.next_batch(&mut batch)).await
+    {
+        for chunk in batch.drain(..) {
+            parser.feed(&chunk).expect("valid stream");
+            while let Some(e) = parser.poll_event() {
+                events.push(e);
+            }
+        }
+    }
+    events
+}
+
+fn text(m: &Message) -> &str {
+    m.as_text().expect("text")
+}
+
+#[tokio::test]
+async fn every_subscriber_sees_a_topic_in_publish_order() {
+    bounded(async {
+        let sse = HubConfig::default().keep_alive(None).subscriber_queue(2000);
+        let hub = TopicHub::new(TopicConfig::default().ws_queue(2000).sse(sse));
+        let mut ws = hub.ws_subscriber();
+        ws.join("t");
+        let mut sse = hub.subscribe_sse("t", None);
+        for i in 0..1000 {
+            hub.publish("t", TopicMessage::text(i.to_string())).unwrap();
+        }
+        for i in 0..1000 {
+            let (topic, m) = ws.next().await.unwrap().unwrap();
+            assert_eq!((&*topic, text(&m)), ("t", i.to_string().as_str()));
+        }
+        let got: Vec<String> = sse_events(&mut sse)
+            .await
+            .into_iter()
+            .map(|e| e.data)
+            .collect();
+        let want: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+        assert_eq!(got, want);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replay_after_last_event_id_is_bounded_by_count_and_bytes() {
+    bounded(async {
+        let sse = HubConfig::default()
+            .keep_alive(None)
+            .history_max_events(3)
+            .history_max_bytes(1024);
+        let hub = TopicHub::new(TopicConfig::default().sse(sse));
+        // Someone must follow the topic for it to keep anything.
+        let _keeper = hub.subscribe_sse("news", None);
+        for i in 1..=5 {
+            let m = TopicMessage::text(format!("item {i}"))
+                .id(i.to_string())
+                .unwrap();
+            hub.publish("news", m).unwrap();
+        }
+        hub.publish("news", TopicMessage::text("live only"))
+            .unwrap();
+        // Only the last three are kept; replay starts after the id given.
+        let mut late = hub.subscribe_sse("news", Some("3"));
+        let got: Vec<(String, String)> = sse_events(&mut late)
+            .await
+            .into_iter()
+            .map(|e| (e.last_event_id, e.data))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("4".into(), "item 4".into()), ("5".into(), "item 5".into())]
+        );
+        let mut fresh = hub.subscribe_sse("news", None);
+        let ids: Vec<String> = sse_events(&mut fresh)
+            .await
+            .into_iter()
+            .map(|e| e.last_event_id)
+            .collect();
+        assert_eq!(ids, ["3", "4", "5"], "count-bounded history");
+
+        // Bytes bound: one event larger than half the budget keeps one.
+        let small = HubConfig::default().keep_alive(None).history_max_bytes(120);
+        let hub = TopicHub::new(TopicConfig::default().sse(small));
+        let _keeper = hub.subscribe_sse("big", None);
+        for i in 1..=3 {
+            let m = TopicMessage::text("x".repeat(80))
+                .id(i.to_string())
+                .unwrap();
+            hub.publish("big", m).unwrap();
+        }
+        let mut late = hub.subscribe_sse("big", None);
+        let ids: Vec<String> = sse_events(&mut late)
+            .await
+            .into_iter()
+            .map(|e| e.last_event_id)
+            .collect();
+        assert_eq!(ids, ["3"], "byte-bounded history");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn topics_are_isolated_and_one_socket_can_join_several() {
+    bounded(async {
+        let hub = TopicHub::default();
+        let mut a = hub.ws_subscriber();
+        a.join("room/a");
+        let mut both = hub.ws_subscriber();
+        both.join("room/a");
+        both.join("room/b");
+        both.join("room/b"); // twice is once
+        assert_eq!(hub.subscriber_count("room/a"), 2);
+        assert_eq!(hub.subscriber_count("room/b"), 1);
+        hub.publish("room/b", TopicMessage::text("for b")).unwrap();
+        hub.publish("room/a", TopicMessage::text("for a")).unwrap();
+        let (t, m) = a.next().await.unwrap().unwrap();
+        assert_eq!((&*t, text(&m)), ("room/a", "for a"));
+        let nothing = tokio::time::timeout(Duration::from_millis(50), a.next()).await;
+        assert!(nothing.is_err(), "room/a's subscriber saw room/b");
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let (t, m) = both.next().await.unwrap().unwrap();
+            got.push(format!("{t}:{}", text(&m)));
+        }
+        assert_eq!(got, ["room/b:for b", "room/a:for a"]);
+        both.leave("room/a");
+        assert_eq!(hub.subscriber_count("room/a"), 1);
+        assert_eq!(both.topics().collect::<Vec<_>>(), ["room/b"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn empty_topics_are_freed() {
+    bounded(async {
+        let hub = TopicHub::default();
+        let mut ws = hub.ws_subscriber();
+        ws.join("x");
+        ws.join("y");
+        let sse = hub.subscribe_sse("x", None);
+        assert_eq!(hub.topic_count(), 2);
+        ws.leave("y");
+        assert_eq!(hub.topic_count(), 1, "y had no one left");
+        drop(ws);
+        assert_eq!(hub.topic_count(), 1, "x still has its event stream");
+        drop(sse);
+        assert_eq!(hub.topic_count(), 0);
+        // Publishing to nobody delivers nothing and makes nothing.
+        hub.publish("x", TopicMessage::text("lost").id("1").unwrap())
+            .unwrap();
+        assert_eq!(hub.topic_count(), 0);
+        let mut later = hub.subscribe_sse("x", None);
+        assert!(sse_events(&mut later).await.is_empty(), "nothing was kept");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_dropped_and_does_not_delay_the_others() {
+    bounded(async {
+        let hub = TopicHub::new(TopicConfig::default().ws_queue(4));
+        let mut slow = hub.ws_subscriber();
+        slow.join("t");
+        let mut fast = hub.ws_subscriber();
+        fast.join("t");
+        for i in 0..100 {
+            // Publishing never waits for anyone.
+            hub.publish("t", TopicMessage::text(i.to_string())).unwrap();
+            let (_, m) = fast.next().await.unwrap().unwrap();
+            assert_eq!(text(&m), i.to_string());
+        }
+        assert_eq!(hub.subscriber_count("t"), 1, "the slow one was dropped");
+        assert_eq!(slow.next().await, Some(Err(Lagged)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_payload_is_shared_by_every_websocket_subscriber_not_copied() {
+    bounded(async {
+        let hub = TopicHub::default();
+        let mut a = hub.ws_subscriber();
+        let mut b = hub.ws_subscriber();
+        a.join("t");
+        b.join("t");
+        let payload = Bytes::from(vec![7u8; 64 * 1024]);
+        let at = payload.as_ptr();
+        hub.publish("t", TopicMessage::binary(payload)).unwrap();
+        for sub in [&mut a, &mut b] {
+            let (_, m) = sub.next().await.unwrap().unwrap();
+            let Message::Binary(got) = m else {
+                panic!("binary expected");
+            };
+            assert_eq!(got.as_ptr(), at, "the same bytes, not a copy");
+        }
+    })
+    .await;
+}
+
+/// A backplane that holds publishes until told to deliver them, as a
+/// broker round trip would, and records which topics it was asked to carry.
+#[derive(Default, Clone)]
+struct Held {
+    queue: Arc<Mutex<Vec<(String, TopicMessage, LocalTopics)>>>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Backplane for Held {
+    fn publish(
+        &self,
+        topic: &str,
+        message: TopicMessage,
+        local: &LocalTopics,
+    ) -> Result<(), BackplaneError> {
+        if topic == "refused" {
+            return Err(BackplaneError::new("broker unreachable", None));
+        }
+        self.queue
+            .lock()
+            .unwrap()
+            .push((topic.to_owned(), message, local.clone()));
+        Ok(())
+    }
+
+    fn open(&self, topic: &str, _local: &LocalTopics) {
+        self.log.lock().unwrap().push(format!("open {topic}"));
+    }
+
+    fn close(&self, topic: &str) {
+        self.log.lock().unwrap().push(format!("close {topic}"));
+    }
+}
+
+impl Held {
+    fn deliver_all(&self) {
+        for (topic, message, local) in self.queue.lock().unwrap().drain(..) {
+            local.deliver(&topic, &message);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_backplane_carries_publishes_and_is_told_which_topics_to_carry() {
+    bounded(async {
+        let held = Held::default();
+        let hub = TopicHub::with_backplane(TopicConfig::default(), held.clone());
+        let mut ws = hub.ws_subscriber();
+        ws.join("t");
+        hub.publish("t", TopicMessage::text("via the broker"))
+            .unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(30), ws.next()).await;
+        assert!(early.is_err(), "nothing before the backplane delivers");
+        held.deliver_all();
+        let (_, m) = ws.next().await.unwrap().unwrap();
+        assert_eq!(text(&m), "via the broker");
+        let err = hub.publish("refused", TopicMessage::text("x")).unwrap_err();
+        assert!(err.to_string().contains("broker unreachable"), "{err}");
+        drop(ws);
+        assert_eq!(*held.log.lock().unwrap(), ["open t", "close t"]);
+    })
+    .await;
+}
