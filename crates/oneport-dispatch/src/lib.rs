@@ -92,7 +92,7 @@ pub use server::{
     serve,
 };
 pub use servlet::{IntoResponse, Servlet, ServletFn, markers, servlet};
-pub use sse::{SseDispatcher, SseOptions, sse};
+pub use sse::{SseDispatcher, SseOptions, sse, topic_events};
 pub use standalone::{Serving, sse_serve, ws_serve};
 pub use websocket::{
     Handler, ServiceMapper, Subprotocol, Transport, UpgradeCheck, WebSocket, WebSocketDispatcher,

@@ -1,12 +1,15 @@
 //! The Server-Sent Events dispatcher.
 
+use std::sync::Arc;
+
 use http::{HeaderValue, Method, header};
 use oneport_rfc6455::OriginPolicy;
-use oneport_sse::Hub;
-use tokio::io::AsyncReadExt;
+use oneport_sse::{Hub, Subscription, SubscriptionError};
+use tokio::io::{AsyncReadExt, AsyncWrite};
 use tracing::debug;
 
 use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Upgrade};
+use crate::topics::{TopicHub, TopicSse};
 
 /// Serves an event stream from `hub` to every `GET` offered to it (other
 /// methods are declined), like the Racket SSE package's `sse-dispatcher`.
@@ -30,8 +33,66 @@ use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Upgrad
 /// ```
 pub fn sse(hub: Hub) -> SseDispatcher {
     SseDispatcher {
-        hub,
+        source: Source::Hub(hub),
         options: SseOptions::default(),
+    }
+}
+
+/// Serves the event stream of one topic of `hub` to every `GET` for which
+/// `topic_of` names a topic (others are declined): the read-only feed of a
+/// chat room beside its WebSockets, say. Replay and `Last-Event-ID` work
+/// per topic, as for [`sse`].
+///
+/// # Examples
+///
+/// ```
+/// use oneport_dispatch::{filter, topic_events, Request};
+/// use oneport_dispatch::topics::TopicHub;
+///
+/// let hub = TopicHub::default();
+/// let feed = filter("^/rooms/[a-z]+/events$", topic_events(hub, |req: &Request| {
+///     req.uri().path().split('/').nth(2).map(str::to_owned)
+/// }));
+/// # let _ = feed;
+/// ```
+pub fn topic_events<F>(hub: TopicHub, topic_of: F) -> SseDispatcher
+where
+    F: Fn(&Request) -> Option<String> + Send + Sync + 'static,
+{
+    SseDispatcher {
+        source: Source::Topics {
+            hub,
+            topic_of: Arc::new(topic_of),
+        },
+        options: SseOptions::default(),
+    }
+}
+
+/// Names the topic a request's stream follows, or declines it.
+type TopicOf = Arc<dyn Fn(&Request) -> Option<String> + Send + Sync>;
+
+/// Where a stream's events come from.
+#[derive(Clone)]
+enum Source {
+    Hub(Hub),
+    Topics {
+        hub: TopicHub,
+        topic_of: TopicOf,
+    },
+}
+
+/// One stream's subscription.
+enum Feed {
+    Hub(Subscription),
+    Topic(TopicSse),
+}
+
+impl Feed {
+    async fn forward<W: AsyncWrite + Unpin>(self, w: &mut W) -> Result<(), SubscriptionError> {
+        match self {
+            Feed::Hub(sub) => sub.forward(w).await,
+            Feed::Topic(sub) => sub.forward(w).await,
+        }
     }
 }
 
@@ -84,10 +145,10 @@ impl SseOptions {
     }
 }
 
-/// The dispatcher returned by [`sse`].
+/// The dispatcher returned by [`sse`] and [`topic_events`].
 #[derive(Clone)]
 pub struct SseDispatcher {
-    hub: Hub,
+    source: Source,
     options: SseOptions,
 }
 
@@ -101,10 +162,12 @@ impl SseDispatcher {
 
 impl std::fmt::Debug for SseDispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SseDispatcher")
-            .field("subscribers", &self.hub.subscriber_count())
-            .field("options", &self.options)
-            .finish()
+        let mut d = f.debug_struct("SseDispatcher");
+        match &self.source {
+            Source::Hub(hub) => d.field("subscribers", &hub.subscriber_count()),
+            Source::Topics { hub, .. } => d.field("topics", &hub.topic_count()),
+        };
+        d.field("options", &self.options).finish()
     }
 }
 
@@ -118,6 +181,13 @@ impl Dispatcher for SseDispatcher {
             if req.method() != Method::GET {
                 return Outcome::Declined(req);
             }
+            let topic = match &self.source {
+                Source::Hub(_) => None,
+                Source::Topics { topic_of, .. } => match topic_of(&req) {
+                    Some(t) => Some(t),
+                    None => return Outcome::Declined(req),
+                },
+            };
             let last_id = req
                 .headers()
                 .get("last-event-id")
@@ -132,7 +202,13 @@ impl Dispatcher for SseDispatcher {
                 head.headers_mut()
                     .insert(header::VARY, HeaderValue::from_static("origin"));
             }
-            let sub = self.hub.subscribe(last_id.as_deref());
+            let sub = match (&self.source, topic) {
+                (Source::Hub(hub), _) => Feed::Hub(hub.subscribe(last_id.as_deref())),
+                (Source::Topics { hub, .. }, Some(topic)) => {
+                    Feed::Topic(hub.subscribe_sse(&topic, last_id.as_deref()))
+                }
+                (Source::Topics { .. }, None) => return Outcome::Declined(req),
+            };
             // The server writes the head (a `200` whose body runs until the
             // connection closes); the takeover streams the events.
             Outcome::Upgrade(Upgrade::new(head, move |up| async move {

@@ -35,9 +35,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use bytes::Bytes;
-use oneport_rfc6455::{Message, Utf8Bytes};
+use oneport_rfc6455::{CloseCode, Message, Utf8Bytes};
 use oneport_sse::{Event, EventError, Hub, HubConfig, Subscription};
 use tokio::sync::mpsc;
+
+use crate::websocket::{Transport, WsSender};
 
 mod backplane;
 
@@ -537,6 +539,31 @@ impl WsSubscriber {
             return Some(Err(Lagged));
         }
         Some(Ok(item))
+    }
+
+    /// Sends every message of the joined topics to `tx`, the sending half
+    /// of a socket, until the socket fails (then `Ok`: the connection is
+    /// over) or this subscriber falls behind (then `Err(Lagged)`, after
+    /// closing the socket with 1008, since its peer has missed messages).
+    ///
+    /// # Errors
+    ///
+    /// [`Lagged`], as above.
+    pub async fn forward<S: Transport>(mut self, tx: &mut WsSender<S>) -> Result<(), Lagged> {
+        while let Some(next) = self.next().await {
+            match next {
+                Ok((_topic, msg)) => {
+                    if tx.send(msg).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Err(Lagged) => {
+                    let _ = tx.close(CloseCode::POLICY, "fell behind the topic").await;
+                    return Err(Lagged);
+                }
+            }
+        }
+        Ok(())
     }
 }
 

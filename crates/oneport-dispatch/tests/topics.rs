@@ -289,3 +289,93 @@ async fn a_backplane_carries_publishes_and_is_told_which_topics_to_carry() {
     })
     .await;
 }
+
+/// A room on one port: WebSocket members publish what they send to the
+/// room and get what others send; a read-only event stream of the same
+/// room gets it too.
+#[tokio::test]
+async fn a_room_over_websockets_and_its_event_stream_on_one_port() {
+    use oneport_dispatch::{Request, WebSocket, filter, sequencer, topic_events, websocket};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    bounded(async {
+        let hub = TopicHub::default();
+        let members = hub.clone();
+        let room = websocket(move |ws: WebSocket, req: http::request::Parts| {
+            let hub = members.clone();
+            async move {
+                let room = req.uri.path().trim_start_matches("/room/").to_owned();
+                let (mut rx, mut tx) = ws.split();
+                let mut sub = hub.ws_subscriber();
+                sub.join(&room);
+                let forward = tokio::spawn(async move { sub.forward(&mut tx).await });
+                while let Some(Ok(msg)) = rx.recv().await {
+                    if let Some(text) = msg.as_text() {
+                        let _ = hub.publish(&room, TopicMessage::text(text));
+                    }
+                }
+                forward.abort();
+            }
+        });
+        let feed = topic_events(hub.clone(), |req: &Request| {
+            req.uri()
+                .path()
+                .strip_prefix("/room/")
+                .and_then(|p| p.strip_suffix("/events"))
+                .map(str::to_owned)
+        });
+        let server = oneport_dispatch::Server::builder()
+            .bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = server.local_addr();
+        let stop = server.shutdown_handle();
+        let running = tokio::spawn(server.serve(sequencer(vec![
+            Box::new(filter("^/room/[a-z]+/events$", feed)),
+            Box::new(filter("^/room/[a-z]+$", room)),
+        ])));
+
+        let url = |room: &str| format!("ws://{addr}/room/{room}");
+        let (mut alice, _) = oneport_rfc6455::connect(&url("blue")).await.expect("alice");
+        let mut bob = oneport_hybi00::connect(&url("blue")).await.expect("bob");
+        let (mut eve, _) = oneport_rfc6455::connect(&url("red")).await.expect("eve");
+        let mut reader = tokio::net::TcpStream::connect(addr).await.expect("feed");
+        reader
+            .write_all(b"GET /room/blue/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("subscribe");
+        while hub.subscriber_count("blue") < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+
+        alice
+            .send(Message::Text("hi from alice".into()))
+            .await
+            .expect("send");
+        // Both members get it, whichever protocol they speak.
+        assert_eq!(
+            alice.recv().await.expect("open").expect("msg"),
+            Message::Text("hi from alice".into())
+        );
+        assert_eq!(
+            bob.recv().await.expect("open").expect("msg"),
+            Message::Text("hi from alice".into())
+        );
+        // So does the read-only feed.
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&seen).contains("data: hi from alice\n\n") {
+            let n = reader.read(&mut buf).await.expect("read");
+            assert!(n > 0, "the feed ended");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        // Another room hears none of it.
+        let quiet = tokio::time::timeout(Duration::from_millis(50), eve.recv()).await;
+        assert!(quiet.is_err(), "red heard blue: {quiet:?}");
+
+        drop((alice, bob, eve, reader));
+        stop.shutdown();
+        let _ = running.await;
+    })
+    .await;
+}
