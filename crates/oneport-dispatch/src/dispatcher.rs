@@ -230,3 +230,13 @@ pub fn text_response(status: http::StatusCode, text: impl Into<Body>) -> Respons
     );
     res
 }
+
+/// Builds a `200` response with an HTML body (`text/html; charset=utf-8`).
+pub fn html_response(html: impl Into<Body>) -> Response {
+    let mut res = http::Response::new(html.into());
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}

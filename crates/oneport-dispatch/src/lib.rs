@@ -80,7 +80,7 @@ mod websocket;
 pub use body::Body;
 pub use dispatcher::{
     BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade, Upgraded,
-    text_response,
+    html_response, text_response,
 };
 pub use error::Error;
 pub use files::{Files, files};

@@ -75,10 +75,7 @@ type TopicOf = Arc<dyn Fn(&Request) -> Option<String> + Send + Sync>;
 #[derive(Clone)]
 enum Source {
     Hub(Hub),
-    Topics {
-        hub: TopicHub,
-        topic_of: TopicOf,
-    },
+    Topics { hub: TopicHub, topic_of: TopicOf },
 }
 
 /// One stream's subscription.

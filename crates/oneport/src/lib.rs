@@ -58,10 +58,12 @@ pub use oneport_sse as sse;
 
 /// The names a typical server needs.
 pub mod prelude {
+    pub use oneport_dispatch::topics::{TopicHub, TopicMessage};
     pub use oneport_dispatch::{
         CloseCode, Message, OriginPolicy, Request, Response, Server, ServiceMapper, SseOptions,
-        Subprotocol, WebSocket, WsOptions, WsReceiver, WsSender, files, filter, sequencer, serve,
-        service_mapper, servlet, sse, sse_serve, websocket, ws_serve,
+        Subprotocol, WebSocket, WsOptions, WsReceiver, WsSender, files, filter, html_response,
+        sequencer, serve, service_mapper, servlet, sse, sse_serve, text_response, topic_events,
+        websocket, ws_serve,
     };
     pub use oneport_sse::{Event, Hub, HubConfig};
 }
