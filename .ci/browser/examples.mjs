@@ -63,6 +63,50 @@ async function sees(name, url, text, absent) {
   }
 }
 
+// Whether the page's chat log gets a line equal to `text` in time.
+async function logShows(page, text, timeout = 10000) {
+  return page.waitForFunction((t) => [...document.querySelectorAll("#log li")].some((li) => li.textContent === t),
+    text, { timeout }).then(() => true, () => false);
+}
+
+// Joins the room of `page` as `name`.
+async function join(page, name) {
+  await page.waitForFunction(() => document.getElementById("status").textContent === "connected");
+  await page.fill("#username", name);
+  await page.click("#join-button");
+}
+
+// The chat in two pages of one room, a page of another room, and the
+// room's read-only feed.
+async function checkChat(addr) {
+  const base = `http://${addr}`;
+  const [alice, bob, other, feed] = await Promise.all([1, 2, 3, 4].map(() => browser.newPage()));
+  const errors = [];
+  for (const p of [alice, bob, other, feed]) p.on("pageerror", (e) => errors.push(String(e)));
+  await alice.goto(`${base}/?room=lobby`);
+  await bob.goto(`${base}/?room=lobby`);
+  await other.goto(`${base}/?room=elsewhere`);
+  await feed.goto(`${base}/feed.html?room=lobby`);
+  await join(alice, "alice");
+  await join(bob, "  bob  ");
+  await join(other, "eve");
+  check("chat: the join reaches the other page", await logShows(alice, "bob joined"), "no join line");
+  await alice.fill("#message", "hello from alice");
+  await alice.click("#send");
+  check("chat: a message typed in one page appears in the other", await logShows(bob, "alice: hello from alice"), "not shown");
+  check("chat: the read-only feed shows the room's messages", await logShows(feed, "alice: hello from alice"), "not in the feed");
+  await bob.screenshot({ path: `${shots}chat-bob.png` });
+  await bob.close();
+  check("chat: the leave notice appears when a page closes", await logShows(alice, "bob left"), "no leave line");
+  const leaked = await logShows(other, "alice: hello from alice", 500);
+  check("chat: a page in another room sees none of it", !leaked, "the other room saw the message");
+  check("chat: no script errors", errors.length === 0, errors.join("; "));
+  await alice.screenshot({ path: `${shots}chat-alice.png` });
+  await other.screenshot({ path: `${shots}chat-other-room.png` });
+  await feed.screenshot({ path: `${shots}chat-feed.png` });
+  for (const p of [alice, other, feed]) await p.close();
+}
+
 const running = [];
 try {
   for (const [name, text, absent] of [
@@ -79,6 +123,10 @@ try {
   running.push(own.child);
   const pageAddr = own.lines[0].replace("listening on ", "");
   await sees("sse_own_port", `http://${pageAddr}/`, "Hello World! (from the other port)");
+
+  const chat = await start("chat", ["--addr", "127.0.0.1:0"], 1);
+  running.push(chat.child);
+  await checkChat(chat.lines[0].replace("listening on ", ""));
 } finally {
   for (const child of running) child.kill();
   await browser.close();

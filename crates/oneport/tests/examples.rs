@@ -252,3 +252,111 @@ async fn sse_own_port_serves_the_page_and_the_cors_the_browser_needs() {
     })
     .await;
 }
+
+/// A chat member over the tutorial's protocol.
+async fn member(addr: &str, room: &str) -> oneport::ws::WebSocket<TcpStream> {
+    let opts = ConnectOptions::default().protocols(["beej-chat-protocol"]);
+    let (ws, res) = connect_with(&format!("ws://{addr}/chat/{room}"), opts)
+        .await
+        .expect("join the room");
+    assert_eq!(
+        res.headers()["sec-websocket-protocol"],
+        "beej-chat-protocol"
+    );
+    ws
+}
+
+async fn say(ws: &mut oneport::ws::WebSocket<TcpStream>, packet: serde_json::Value) {
+    ws.send(Message::text(packet.to_string()))
+        .await
+        .expect("send");
+}
+
+/// The next packet, parsed.
+async fn hear(ws: &mut oneport::ws::WebSocket<TcpStream>) -> serde_json::Value {
+    match tokio::time::timeout(Duration::from_secs(5), ws.recv()).await {
+        Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(t.as_str()).expect("JSON"),
+        other => panic!("expected a packet, got {other:?}"),
+    }
+}
+
+async fn silent(ws: &mut oneport::ws::WebSocket<TcpStream>) -> bool {
+    tokio::time::timeout(Duration::from_millis(200), ws.recv())
+        .await
+        .is_err()
+}
+
+#[tokio::test]
+async fn chat_speaks_the_tutorials_protocol_carefully() {
+    use serde_json::json;
+    bounded(async {
+        let ex = start("chat", &["--addr", "127.0.0.1:0"], 1);
+        let addr = addr_of(&ex.lines[0], "listening on ");
+
+        // The handshake: the tutorial's subprotocol, and the page's origin.
+        let url = format!("ws://{addr}/chat/lobby");
+        let wrong = connect_with(&url, ConnectOptions::default().protocols(["other"])).await;
+        assert!(wrong.is_err(), "another subprotocol is refused");
+        let up = |origin: &str| {
+            format!(
+                "GET /chat/lobby HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+                 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: beej-chat-protocol\r\n\
+                 Origin: {origin}\r\n\r\n"
+            )
+        };
+        let foreign = read_until(&addr, up("http://evil.example").as_bytes(), "\r\n\r\n").await;
+        assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
+        let own = read_until(&addr, up(&format!("http://{addr}")).as_bytes(), "\r\n\r\n").await;
+        assert!(own.starts_with("HTTP/1.1 101"), "{own}");
+        let none = read_until(
+            &addr,
+            up(&format!("http://{addr}")).replace("Sec-WebSocket-Protocol: beej-chat-protocol\r\n", "").as_bytes(),
+            "\r\n\r\n",
+        )
+        .await;
+        assert!(none.starts_with("HTTP/1.1 400"), "no subprotocol: {none}");
+
+        let mut alice = member(&addr, "lobby").await;
+        let mut bob = member(&addr, "lobby").await;
+        let long = format!("  {}  ", "b".repeat(40));
+        say(&mut bob, json!({"type": "chat-join", "payload": {"username": long}})).await;
+        let joined = hear(&mut alice).await;
+        assert_eq!(joined["type"], "chat-join");
+        assert_eq!(joined["payload"]["username"], "b".repeat(32), "trimmed and cut");
+        assert_eq!(hear(&mut bob).await, joined, "the room includes the sender");
+
+        // Empty messages and unknown types are not broadcast.
+        say(&mut bob, json!({"type": "chat-message", "payload": {"username": "bob", "message": "   "}})).await;
+        say(&mut bob, json!({"type": "chat-dance", "payload": {}})).await;
+        assert!(silent(&mut alice).await, "nothing for alice");
+        // Malformed JSON gets an error back, to its sender alone.
+        bob.send(Message::text("{not json")).await.expect("send");
+        assert_eq!(hear(&mut bob).await["type"], "chat-error");
+        assert!(silent(&mut alice).await, "the error went to bob only");
+
+        say(&mut bob, json!({"type": "chat-message", "payload": {"username": " bob ", "message": " hi "}})).await;
+        let said = hear(&mut alice).await;
+        assert_eq!(said, json!({"type": "chat-message", "payload": {"username": "bob", "message": "hi"}}));
+
+        // A newcomer first gets the room's recent packets.
+        let mut carol = member(&addr, "lobby").await;
+        assert_eq!(hear(&mut carol).await, joined);
+        assert_eq!(hear(&mut carol).await, said);
+
+        // Another room hears none of it.
+        let mut eve = member(&addr, "elsewhere").await;
+        say(&mut alice, json!({"type": "chat-message", "payload": {"username": "alice", "message": "lobby only"}})).await;
+        assert!(silent(&mut eve).await, "another room heard the lobby");
+
+        // Bob goes abruptly (no closing handshake): the room is told, under
+        // the name he last used.
+        drop(bob);
+        let mut left = hear(&mut alice).await;
+        while left["type"] != "chat-leave" {
+            left = hear(&mut alice).await;
+        }
+        assert_eq!(left["payload"]["username"], "bob");
+    })
+    .await;
+}
