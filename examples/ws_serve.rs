@@ -7,6 +7,10 @@
 //! cargo run --example ws_client -- --url ws://127.0.0.1:8081/
 //! ```
 //!
+//! `examples/ws_client.html`, opened straight from the file system, talks
+//! to it too: its origin is `null`, which this echo lets in (see
+//! `WsOptions::origin`; a real service should list the pages it serves).
+//!
 //! The first line on standard output is `listening on ADDR`.
 
 use oneport::prelude::*;
@@ -24,7 +28,10 @@ async fn main() -> std::io::Result<()> {
             }
         }
     };
-    let server = ws_serve(addr.as_str(), echo, WsOptions::default()).await?;
+    // Pages opened from files send `Origin: null`; an echo for development
+    // lets them in, as the Racket package's client.html expects.
+    let options = WsOptions::default().origin(OriginPolicy::AllowList(vec!["null".into()]));
+    let server = ws_serve(addr.as_str(), echo, options).await?;
     println!("listening on {}", server.local_addr());
     // Runs until the process is stopped; `server.stop()` would end it.
     server.wait().await

@@ -124,6 +124,27 @@ try {
   const pageAddr = own.lines[0].replace("listening on ", "");
   await sees("sse_own_port", `http://${pageAddr}/`, "Hello World! (from the other port)");
 
+  // ws_client.html straight from the file system, against ws_serve.
+  const echo = await start("ws_serve", ["--addr", "127.0.0.1:0"], 1);
+  running.push(echo.child);
+  const echoAddr = echo.lines[0].replace("listening on ", "");
+  const clientPage = new URL("../../examples/ws_client.html", import.meta.url).href;
+  {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${clientPage}?url=ws://${echoAddr}/`);
+      await page.waitForFunction(() => document.getElementById("status").textContent === "open", null, { timeout: 10000 });
+      await page.click("#send");
+      await page.waitForFunction(() => document.getElementById("log").value.includes("Hello world!"), null, { timeout: 10000 });
+      check("ws_client.html from a file: the echo shows", true);
+    } catch (e) {
+      check("ws_client.html from a file: the echo shows", false, e.message);
+    } finally {
+      await page.screenshot({ path: `${shots}ws_client.png` }).catch(() => {});
+      await page.close();
+    }
+  }
+
   const chat = await start("chat", ["--addr", "127.0.0.1:0"], 1);
   running.push(chat.child);
   await checkChat(chat.lines[0].replace("listening on ", ""));
