@@ -1,0 +1,318 @@
+//! Fan-out from one topic to many WebSocket and SSE subscribers: delivery
+//! latency, the server's CPU per delivered message, and the heap the
+//! server allocates per publish.
+//!
+//! ```text
+//! cargo build --release --example fanout
+//! target/release/examples/fanout [SUBSCRIBERS_PER_KIND] [PUBLISHES]   # default 1000 and 200
+//! ```
+//!
+//! The binary runs twice: as the measuring client (the default), and, as
+//! its child, as the server (`--serve`), so that the server's CPU time and
+//! its allocations are its own. The server has one `TopicHub` topic,
+//! `/ws` (a subscriber forwarding the topic to its socket), `/events` (the
+//! topic as an event stream), `/publish` (the body becomes one message)
+//! and `/stats` (bytes and allocations so far, counted by a wrapping global
+//! allocator). Each message carries the wall-clock time it was published;
+//! the subscribers note when it arrives. Loopback only.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use oneport::dispatch::topics::{TopicHub, TopicMessage};
+use oneport::prelude::*;
+use oneport::ws::connect;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+// Counts the server's heap (dhat's allocator passes straight through to
+// the system's unless a profiler runs, which only the counting run starts).
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
+/// Whether this server runs the heap profiler.
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+async fn serve() -> std::io::Result<()> {
+    let hub = TopicHub::default();
+    let (ws_hub, pub_hub) = (hub.clone(), hub.clone());
+    let site = sequencer(vec![
+        Box::new(filter(
+            "^/ws$",
+            websocket(move |ws: WebSocket, _req| {
+                let hub = ws_hub.clone();
+                async move {
+                    let (mut rx, mut tx) = ws.split();
+                    let mut sub = hub.ws_subscriber();
+                    sub.join("t");
+                    let forward = tokio::spawn(async move { sub.forward(&mut tx).await });
+                    while rx.recv().await.is_some() {}
+                    forward.abort();
+                }
+            }),
+        )),
+        Box::new(filter(
+            "^/events$",
+            topic_events(hub, |_req: &Request| Some("t".to_owned())),
+        )),
+        Box::new(filter(
+            "^/publish$",
+            servlet(move |req: Request| {
+                let text = String::from_utf8_lossy(req.body()).into_owned();
+                let _ = pub_hub.publish("t", TopicMessage::text(text));
+                "ok"
+            }),
+        )),
+        Box::new(filter(
+            "^/stats$",
+            servlet(|_req: Request| {
+                // Zeros when no profiler runs (the timing run).
+                if COUNTING.load(Ordering::Relaxed) {
+                    let s = dhat::HeapStats::get();
+                    format!("{} {}", s.total_bytes, s.total_blocks)
+                } else {
+                    "0 0".to_owned()
+                }
+            }),
+        )),
+    ]);
+    let server = Server::builder().bind("127.0.0.1:0").await?;
+    println!("listening on {}", server.local_addr());
+    server.serve(site).await
+}
+
+/// One request on a keep-alive connection; returns the body.
+async fn get(s: &mut TcpStream, req: &[u8]) -> String {
+    s.write_all(req).await.expect("write");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = s.read(&mut chunk).await.expect("read");
+        assert!(n > 0, "closed");
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length").then_some(value)
+                })
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if body.len() >= len {
+                return body[..len].to_owned();
+            }
+        }
+    }
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields 14 and 15 (utime, stime), after the parenthesised name.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let f = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    f(11) + f(12)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("--serve") => {
+            if let Err(e) = serve().await {
+                eprintln!("fanout server: {e}");
+            }
+            return;
+        }
+        Some("--serve-counting") => {
+            let _profiler = dhat::Profiler::builder().testing().build();
+            COUNTING.store(true, Ordering::Relaxed);
+            if let Err(e) = serve().await {
+                eprintln!("fanout server: {e}");
+            }
+            return;
+        }
+        _ => {}
+    }
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let publishes: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
+    let timing = run(n, publishes, "--serve").await;
+    let counting = run(n, publishes, "--serve-counting").await;
+    println!("fanout: {n} WebSocket + {n} SSE subscribers, {publishes} publishes, 10 ms apart");
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!(
+        "| messages delivered | {} of {} |",
+        timing.delivered, timing.expected
+    );
+    println!(
+        "| delivery latency p50 / p99 | {} µs / {} µs |",
+        timing.p50, timing.p99
+    );
+    println!(
+        "| server CPU per delivered message | {:.2} µs |",
+        timing.cpu_per_message_us
+    );
+    println!(
+        "| server heap allocated per publish (counting run) | {:.0} bytes in {:.1} allocations |",
+        counting.bytes_per_publish, counting.allocs_per_publish
+    );
+    println!(
+        "| the same, per subscriber | {:.1} bytes |",
+        counting.bytes_per_publish / (2 * n) as f64
+    );
+}
+
+struct Figures {
+    delivered: u64,
+    expected: u64,
+    p50: u64,
+    p99: u64,
+    cpu_per_message_us: f64,
+    bytes_per_publish: f64,
+    allocs_per_publish: f64,
+}
+
+async fn run(n: usize, publishes: usize, mode: &str) -> Figures {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = Command::new(exe)
+        .arg(mode)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let pid = child.id();
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let addr = line.trim().trim_start_matches("listening on ").to_owned();
+
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(2 * n * publishes)));
+    let received = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (mut ws, _) = connect(&format!("ws://{addr}/ws")).await.expect("ws");
+        let (lat, got) = (latencies.clone(), received.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(Ok(m)) = ws.recv().await {
+                let t: u64 = m.as_text().and_then(|t| t.parse().ok()).unwrap_or(0);
+                mine.push(now_us().saturating_sub(t));
+                got.fetch_add(1, Ordering::Relaxed);
+                if mine.len() == publishes {
+                    break;
+                }
+            }
+            lat.lock().expect("lock").extend(mine);
+        }));
+    }
+    for _ in 0..n {
+        let mut s = TcpStream::connect(&addr).await.expect("sse");
+        s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("subscribe");
+        let (lat, got) = (latencies.clone(), received.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut pending = String::new();
+            while mine.len() < publishes {
+                let Ok(k) = s.read(&mut buf).await else { break };
+                if k == 0 {
+                    break;
+                }
+                pending.push_str(&String::from_utf8_lossy(&buf[..k]));
+                while let Some(at) = pending.find("\n\n") {
+                    let event: String = pending.drain(..at + 2).collect();
+                    if let Some(t) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                        let t: u64 = t.parse().unwrap_or(0);
+                        mine.push(now_us().saturating_sub(t));
+                        got.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            lat.lock().expect("lock").extend(mine);
+        }));
+    }
+    // Let every subscription settle before measuring.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut control = TcpStream::connect(&addr).await.expect("control");
+    let stats = |body: String| -> (u64, u64) {
+        let mut it = body.split_whitespace().map(|v| v.parse().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    };
+    let before = stats(get(&mut control, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n").await);
+    let cpu_before = cpu_ticks(pid);
+    let started = Instant::now();
+    for _ in 0..publishes {
+        let body = now_us().to_string();
+        let req = format!(
+            "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        get(&mut control, req.as_bytes()).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let expected = (2 * n * publishes) as u64;
+    while received.load(Ordering::Relaxed) < expected
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu = cpu_ticks(pid) - cpu_before;
+    let after = stats(get(&mut control, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n").await);
+    for t in tasks {
+        t.abort();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let mut lat = latencies.lock().expect("lock").clone();
+    lat.sort_unstable();
+    let delivered = received.load(Ordering::Relaxed);
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    let cpu_us = cpu as f64 / ticks_per_second * 1e6;
+    // The two /stats requests and the publish requests are counted too;
+    // both are the same whatever the number of subscribers.
+    let bytes = after.0.saturating_sub(before.0) as f64 / publishes as f64;
+    let allocs = after.1.saturating_sub(before.1) as f64 / publishes as f64;
+    Figures {
+        delivered,
+        expected,
+        p50: percentile(&lat, 0.5),
+        p99: percentile(&lat, 0.99),
+        cpu_per_message_us: cpu_us / delivered.max(1) as f64,
+        bytes_per_publish: bytes,
+        allocs_per_publish: allocs,
+    }
+}
