@@ -19,8 +19,10 @@
 //!   subscribers present when it is delivered, once, or not at all (a
 //!   subscriber whose bounded queue is full is dropped, not waited for).
 //! - **Encode once.** A publish builds its SSE event bytes once (shared by
-//!   every SSE subscriber of the topic) and its WebSocket message once (its
-//!   payload `Bytes` shared by every WebSocket subscriber).
+//!   every SSE subscriber of the topic) and its WebSocket frame once (a
+//!   [`PreparedMessage`] whose bytes every RFC 6455 subscriber writes as
+//!   they are; hybi-00 subscribers, whose frames differ, encode the shared
+//!   payload).
 //! - **Bounded.** Each SSE subscriber has the queue of [`HubConfig`]; each
 //!   WebSocket subscriber one queue of [`TopicConfig::ws_queue`] messages
 //!   for all the topics it joined. A subscriber whose queue is full is
@@ -35,7 +37,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use bytes::Bytes;
-use oneport_rfc6455::{CloseCode, Message, Utf8Bytes};
+use oneport_rfc6455::{CloseCode, Message, PreparedMessage, Utf8Bytes};
 use oneport_sse::{Event, EventError, Hub, HubConfig, Subscription};
 use tokio::sync::mpsc;
 
@@ -196,7 +198,7 @@ struct Topic {
 /// A WebSocket subscriber's entry in a topic: a handle on its one queue.
 struct Member {
     id: u64,
-    tx: mpsc::Sender<(Arc<str>, Message)>,
+    tx: mpsc::Sender<(Arc<str>, PreparedMessage)>,
     lagged: Arc<AtomicBool>,
 }
 
@@ -225,7 +227,10 @@ impl Inner {
         }
         if !t.ws.is_empty() {
             let name: Arc<str> = Arc::from(topic);
-            let msg = message.to_message();
+            // Encoded once, for every WebSocket subscriber.
+            let Ok(msg) = PreparedMessage::new(message.to_message()) else {
+                return delivered;
+            };
             t.ws.retain(|m| match m.tx.try_send((name.clone(), msg.clone())) {
                 Ok(()) => {
                     delivered += 1;
@@ -467,8 +472,8 @@ pub struct Lagged;
 pub struct WsSubscriber {
     id: u64,
     hub: TopicHub,
-    tx: mpsc::Sender<(Arc<str>, Message)>,
-    rx: mpsc::Receiver<(Arc<str>, Message)>,
+    tx: mpsc::Sender<(Arc<str>, PreparedMessage)>,
+    rx: mpsc::Receiver<(Arc<str>, PreparedMessage)>,
     lagged: Arc<AtomicBool>,
     topics: Vec<Arc<str>>,
 }
@@ -530,6 +535,15 @@ impl WsSubscriber {
     /// the topics whose messages it missed). Cancel-safe: it can sit in a
     /// `select!` beside the socket's `recv`.
     pub async fn next(&mut self) -> Option<Result<(Arc<str>, Message), Lagged>> {
+        self.next_prepared()
+            .await
+            .map(|r| r.map(|(topic, p)| (topic, p.message().clone())))
+    }
+
+    /// As [`next`](WsSubscriber::next), with the message as it was encoded
+    /// once for every subscriber: send it with `WsSender::send_prepared`
+    /// so that every socket writes the same bytes.
+    pub async fn next_prepared(&mut self) -> Option<Result<(Arc<str>, PreparedMessage), Lagged>> {
         if self.lagged.load(Ordering::SeqCst) {
             return Some(Err(Lagged));
         }
@@ -550,10 +564,10 @@ impl WsSubscriber {
     ///
     /// [`Lagged`], as above.
     pub async fn forward<S: Transport>(mut self, tx: &mut WsSender<S>) -> Result<(), Lagged> {
-        while let Some(next) = self.next().await {
+        while let Some(next) = self.next_prepared().await {
             match next {
-                Ok((_topic, msg)) => {
-                    if tx.send(msg).await.is_err() {
+                Ok((_topic, prepared)) => {
+                    if tx.send_prepared(&prepared).await.is_err() {
                         return Ok(());
                     }
                 }

@@ -16,7 +16,9 @@ use bytes::{Buf, Bytes, BytesMut};
 /// written and keeps the rest. This is the one write queue of oneport; the
 /// WebSocket and the event-stream writers both use it.
 ///
-/// An empty queue holds no allocation.
+/// An empty queue holds no allocation, and neither does a queue of one
+/// chunk: the first chunk is kept inline, so the common write of one
+/// encoded frame or event allocates nothing for the queue itself.
 ///
 /// ```
 /// use bytes::{Buf, Bytes};
@@ -32,7 +34,9 @@ use bytes::{Buf, Bytes, BytesMut};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ChunkQueue {
-    chunks: VecDeque<Bytes>,
+    /// The chunk being written; empty only when `rest` is empty too.
+    first: Bytes,
+    rest: VecDeque<Bytes>,
     len: usize,
 }
 
@@ -44,9 +48,14 @@ impl ChunkQueue {
 
     /// Appends a chunk (an empty one is skipped).
     pub fn push(&mut self, chunk: Bytes) {
-        if !chunk.is_empty() {
-            self.len += chunk.len();
-            self.chunks.push_back(chunk);
+        if chunk.is_empty() {
+            return;
+        }
+        self.len += chunk.len();
+        if self.first.is_empty() {
+            self.first = chunk;
+        } else {
+            self.rest.push_back(chunk);
         }
     }
 
@@ -62,25 +71,27 @@ impl ChunkQueue {
 
     /// Chunks queued.
     pub fn chunk_count(&self) -> usize {
-        self.chunks.len()
+        usize::from(!self.first.is_empty()) + self.rest.len()
     }
 
     /// Copies every chunk into one, for a writer without vectored writes
     /// (one write instead of one per chunk).
     pub fn gather(&mut self) {
-        if self.chunks.len() > 1 {
+        if !self.rest.is_empty() {
             let mut one = BytesMut::with_capacity(self.len);
-            for c in &self.chunks {
+            one.extend_from_slice(&self.first);
+            for c in &self.rest {
                 one.extend_from_slice(c);
             }
-            self.chunks.clear();
-            self.chunks.push_back(one.freeze());
+            self.rest = VecDeque::new();
+            self.first = one.freeze();
         }
     }
 
     /// Drops everything queued and the queue's allocation.
     pub fn clear(&mut self) {
-        self.chunks = VecDeque::new();
+        self.first = Bytes::new();
+        self.rest = VecDeque::new();
         self.len = 0;
     }
 }
@@ -91,31 +102,32 @@ impl Buf for ChunkQueue {
     }
 
     fn chunk(&self) -> &[u8] {
-        self.chunks.front().map_or(&[][..], |c| &c[..])
+        &self.first
     }
 
     fn advance(&mut self, mut n: usize) {
         self.len -= n.min(self.len);
-        while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                break;
-            };
-            if n < front.len() {
-                front.advance(n);
+        while n > 0 && !self.first.is_empty() {
+            if n < self.first.len() {
+                self.first.advance(n);
                 break;
             }
-            n -= front.len();
-            self.chunks.pop_front();
+            n -= self.first.len();
+            self.first = self.rest.pop_front().unwrap_or_default();
         }
-        if self.chunks.is_empty() {
+        if self.rest.is_empty() && self.rest.capacity() != 0 {
             // Idle writers keep no allocation.
-            self.chunks = VecDeque::new();
+            self.rest = VecDeque::new();
         }
     }
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        if self.first.is_empty() {
+            return 0;
+        }
         let mut n = 0;
-        for (slot, c) in dst.iter_mut().zip(&self.chunks) {
+        let chunks = std::iter::once(&self.first).chain(&self.rest);
+        for (slot, c) in dst.iter_mut().zip(chunks) {
             *slot = IoSlice::new(c);
             n += 1;
         }
@@ -155,6 +167,16 @@ mod tests {
             assert_eq!(out, whole, "step {step}");
             assert!(q.is_empty() && q.chunk_count() == 0);
         }
+    }
+
+    #[test]
+    fn one_chunk_is_queued_without_allocating_a_list() {
+        let mut q = queue(&[b"only"]);
+        assert_eq!(q.rest.capacity(), 0);
+        q.advance(2);
+        assert_eq!(q.chunk(), b"ly");
+        q.advance(2);
+        assert!(q.is_empty() && q.chunk().is_empty());
     }
 
     #[test]

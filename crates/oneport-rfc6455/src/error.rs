@@ -168,6 +168,9 @@ pub enum LocalError {
     /// A new message while a fragmented message is still being sent.
     #[error("a fragmented message is still being sent")]
     MessageInProgress,
+    /// A control message cannot be prepared for a broadcast.
+    #[error("only text and binary messages can be prepared for many peers")]
+    NotBroadcastable,
 }
 
 #[cfg(test)]

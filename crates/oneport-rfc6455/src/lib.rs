@@ -78,6 +78,7 @@ mod frame;
 pub mod handshake;
 mod mask;
 mod message;
+mod prepared;
 mod utf8;
 
 #[cfg(feature = "tokio")]
@@ -101,6 +102,7 @@ pub use crate::handshake::{
 };
 pub use crate::mask::{apply_mask, apply_mask_bytewise};
 pub use crate::message::{Message, Utf8Bytes};
+pub use crate::prepared::PreparedMessage;
 pub use crate::utf8::{InvalidUtf8, Utf8Validator};
 
 #[cfg(feature = "tokio")]

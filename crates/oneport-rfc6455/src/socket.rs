@@ -16,6 +16,7 @@ use crate::config::{Config, Role};
 use crate::conn::{Connection, State};
 use crate::error::Error;
 use crate::message::Message;
+use crate::prepared::PreparedMessage;
 
 mod fanout;
 mod split;
@@ -430,6 +431,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         self.poll_write(cx, half)
     }
 
+    pub(crate) fn start_send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+        match self.transport {
+            Transport::Open => {}
+            Transport::Done => return Err(Error::AlreadyClosed),
+            Transport::Stalled => return Err(Error::WriteTimeout),
+        }
+        self.wr.push_prepared(&mut self.conn, prepared)
+    }
+
     /// Whether a send may leave its frame queued: the read buffer still
     /// holds bytes, so `recv` will flush before its next socket read and
     /// the answers to one read leave together.
@@ -578,6 +588,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Io`].
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
+    }
+
+    /// Sends a message encoded once for many peers (see
+    /// [`PreparedMessage`]), as [`send`](WebSocket::send) sends one.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send).
+    pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
+        self.core.start_send_prepared(prepared)?;
+        if self.core.may_defer() {
+            return Ok(());
+        }
+        poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
+    }
+
+    /// Queues a prepared message after [`Sink::poll_ready`](futures_sink::Sink::poll_ready)
+    /// said there is room, as `Sink::start_send` queues a message.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send).
+    pub fn start_send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+        self.core.start_send_prepared(prepared)
     }
 
     /// Runs the closing handshake: sends a Close with `frame` (unless one

@@ -953,3 +953,40 @@ async fn ping_inside_a_fragmented_message_is_answered_before_it_completes() {
     })
     .await;
 }
+
+/// A message prepared once goes out as the same bytes from every server
+/// socket, is checked by the engine like any other (nothing after a
+/// Close), and a client, which must mask, encodes it itself.
+#[tokio::test]
+async fn a_prepared_message_is_sent_as_encoded_once() {
+    bounded(async {
+        let prepared = oneport_rfc6455::PreparedMessage::new(Message::text("to all")).unwrap();
+        assert!(oneport_rfc6455::PreparedMessage::new(Message::Ping(Bytes::new())).is_err());
+        for role in [Role::Server, Role::Client] {
+            let (a, b) = tokio::io::duplex(64 * 1024);
+            let mut ws = WebSocket::from_raw_socket(a, role, Config::default(), BytesMut::new());
+            let peer_role = match role {
+                Role::Server => Role::Client,
+                Role::Client => Role::Server,
+            };
+            let mut peer =
+                WebSocket::from_raw_socket(b, peer_role, Config::default(), BytesMut::new());
+            ws.send_prepared(&prepared).await.unwrap();
+            assert_eq!(peer.recv().await.unwrap().unwrap(), Message::text("to all"));
+            ws.send(Message::Close(None)).await.unwrap();
+            assert!(matches!(
+                ws.send_prepared(&prepared).await,
+                Err(Error::AlreadyClosed)
+            ));
+        }
+        // The server's frame is exactly the prepared bytes.
+        let (a, mut b) = tokio::io::duplex(64 * 1024);
+        let mut ws =
+            WebSocket::from_raw_socket(a, Role::Server, Config::default(), BytesMut::new());
+        ws.send_prepared(&prepared).await.unwrap();
+        let mut wire = vec![0u8; prepared.frame().len()];
+        b.read_exact(&mut wire).await.unwrap();
+        assert_eq!(&wire[..], &prepared.frame()[..]);
+    })
+    .await;
+}

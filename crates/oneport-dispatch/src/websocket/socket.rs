@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use oneport_rfc6455::{CloseCode, CloseFrame, Half, Message, Utf8Bytes, WakerFanout};
+use oneport_rfc6455::{
+    CloseCode, CloseFrame, Half, Message, PreparedMessage, Utf8Bytes, WakerFanout,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -88,6 +90,15 @@ impl<S: Transport> Inner<S> {
                 futures_sink::Sink::start_send(Pin::new(ws), msg.clone()).map_err(rfc6455_err)
             }
             Inner::Hybi00(ws) => ws.start_send(msg).map_err(hybi00_err),
+        }
+    }
+
+    /// Queues a message encoded once for many sockets: RFC 6455 sends the
+    /// shared frame; hybi-00, whose frames differ, encodes the message.
+    fn start_send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+        match self {
+            Inner::Rfc6455(ws) => ws.start_send_prepared(prepared).map_err(rfc6455_err),
+            Inner::Hybi00(ws) => ws.start_send(prepared.message()).map_err(hybi00_err),
         }
     }
 
@@ -847,6 +858,21 @@ impl<S: Transport> WsSender<S> {
     /// As [`WebSocket::send`].
     pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), Error> {
         self.send(Message::Text(Utf8Bytes::from(text.into()))).await
+    }
+
+    /// Sends a message encoded once for many sockets (a broadcast): on RFC
+    /// 6455 the same frame bytes go to every socket, with no copy.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`].
+    pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_half(cx)).await?;
+        match self.shared.lock().as_deref_mut() {
+            Some(conn) => conn.inner.start_send_prepared(prepared)?,
+            None => return Err(gone()),
+        }
+        self.flush().await
     }
 
     /// Queues a message without writing it, as [`WebSocket::feed`].

@@ -17,6 +17,7 @@ use crate::conn::Connection;
 use crate::error::Error;
 use crate::frame::{Fin, OpCode};
 use crate::message::Message;
+use crate::prepared::PreparedMessage;
 
 /// Payloads at least this long are queued by reference (server role, no
 /// masking) instead of being copied next to their header.
@@ -56,6 +57,23 @@ impl WriteQueue {
             }
             _ => conn.encode(msg, &mut self.staging)?,
         }
+        Ok(())
+    }
+
+    /// Queues a frame encoded once for many peers, after checking it with
+    /// the engine as an encoded one would be (a server's only: a client
+    /// masks, so it encodes the message itself).
+    pub(crate) fn push_prepared(
+        &mut self,
+        conn: &mut Connection,
+        prepared: &PreparedMessage,
+    ) -> Result<(), Error> {
+        if conn.role() == Role::Client {
+            return self.push(conn, prepared.message());
+        }
+        let _header = conn.prepare(prepared.opcode(), Fin::Final, prepared.payload_len())?;
+        self.seal();
+        self.chunks.push(prepared.frame().clone());
         Ok(())
     }
 
