@@ -9,6 +9,7 @@
 //! | `GET /`, `/client.js`, ... | the page, from `examples/chat/public` |
 //! | `GET /chat/ROOM` (WebSocket, subprotocol `beej-chat-protocol`) | a member of the room; any other subprotocol gets `400`, a foreign `Origin` `403` |
 //! | `GET /chat/ROOM/events` | the room as a read-only event stream (`Last-Event-ID` replays) |
+//! | `GET /` (WebSocket, `beej-chat-protocol`) | a member of the room `lobby`: the tutorial's single-room server listened on the page's own address |
 //!
 //! The protocol is the tutorial's: JSON packets `{"type": ..., "payload":
 //! {...}}` of type `chat-join` (`{username}`), `chat-message` (`{username,
@@ -81,8 +82,11 @@ fn topic(room: &str) -> String {
     format!("room/{room}")
 }
 
-/// The room of `/chat/ROOM` or `/chat/ROOM/events`.
+/// The room of `/chat/ROOM` or `/chat/ROOM/events`; `/` is the lobby.
 fn room_of(path: &str) -> Option<&str> {
+    if path == "/" {
+        return Some("lobby");
+    }
     let rest = path.strip_prefix("/chat/")?;
     let room = rest.strip_suffix("/events").unwrap_or(rest);
     let valid = !room.is_empty()
@@ -211,7 +215,13 @@ async fn main() -> std::io::Result<()> {
     let hub = TopicHub::default();
     let rooms = Arc::new(Rooms::default());
     let (members_hub, members_rooms) = (hub.clone(), rooms.clone());
+    let (lobby_hub, lobby_rooms) = (hub.clone(), rooms.clone());
     let chat = service_mapper()
+        .route(
+            "/",
+            Subprotocol::Named(PROTOCOL.into()),
+            move |ws: WebSocket, req| member(ws, req, lobby_hub.clone(), lobby_rooms.clone()),
+        )
         .route(
             "/chat/[A-Za-z0-9_-]{1,64}",
             Subprotocol::Named(PROTOCOL.into()),

@@ -63,6 +63,7 @@ impl PreparedMessage {
         &self.frame
     }
 
+    #[cfg(feature = "tokio")]
     pub(crate) fn opcode(&self) -> OpCode {
         match self.message {
             Message::Text(_) => OpCode::Text,
@@ -70,6 +71,7 @@ impl PreparedMessage {
         }
     }
 
+    #[cfg(feature = "tokio")]
     pub(crate) fn payload_len(&self) -> usize {
         self.message.len()
     }

@@ -27,8 +27,9 @@ impl Drop for Example {
 }
 
 fn binary(name: &str) -> PathBuf {
-    // Integration tests run from target/<profile>/deps; cargo builds the
-    // examples into target/<profile>/examples before running them.
+    // Integration tests run from target/<profile>/deps; `cargo test` builds
+    // the examples into target/<profile>/examples before running them (a
+    // run limited with `--test examples` does not: build them first).
     let exe = std::env::current_exe().expect("test binary path");
     let profile = exe
         .parent()
@@ -339,8 +340,12 @@ async fn chat_speaks_the_tutorials_protocol_carefully() {
         let said = hear(&mut alice).await;
         assert_eq!(said, json!({"type": "chat-message", "payload": {"username": "bob", "message": "hi"}}));
 
-        // A newcomer first gets the room's recent packets.
-        let mut carol = member(&addr, "lobby").await;
+        // A newcomer first gets the room's recent packets; the page's own
+        // address (as the tutorial's single-room server had it) is the lobby.
+        let opts = ConnectOptions::default().protocols(["beej-chat-protocol"]);
+        let (mut carol, _) = connect_with(&format!("ws://{addr}/"), opts)
+            .await
+            .expect("join the lobby at /");
         assert_eq!(hear(&mut carol).await, joined);
         assert_eq!(hear(&mut carol).await, said);
 
