@@ -12,23 +12,15 @@
 //! per-socket bookkeeping that lands in the process, the tokio task and its
 //! registration, and whatever the connection holds while idle.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use oneport::ws::{Message, connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
+#[path = "child.rs"]
+mod child;
+use child::rss_kib;
 
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -40,28 +32,8 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5000);
-    let demo = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join("demo")))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| {
-            eprintln!("build the demo first: cargo build --release --example demo");
-            std::process::exit(2)
-        });
-    let mut child = Command::new(demo)
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            eprintln!("cannot start the demo: {e}");
-            std::process::exit(1)
-        });
+    let (mut child, addr) = child::start_demo();
     let pid = child.id();
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    let addr = line.trim().trim_start_matches("listening on ").to_owned();
 
     // Warm up: one of each, so lazily built state is not counted.
     let mut keep = Vec::new();

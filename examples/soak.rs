@@ -15,8 +15,6 @@
 //! memory at the start, its peak and at the end. Linux only (it reads
 //! `/proc/PID/status`). Not part of `cargo test`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -25,6 +23,10 @@ use std::time::{Duration, Instant};
 use oneport::ws::{Message, connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+#[path = "child.rs"]
+mod child;
+use child::rss_kib;
 
 const MAX_SECONDS: u64 = 300;
 
@@ -64,16 +66,6 @@ impl Counts {
     fn let_go(&self, kind: usize) {
         self.let_go[kind].fetch_add(1, Ordering::Relaxed);
     }
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Reads and discards until the server closes the connection, or `until`.
@@ -314,28 +306,8 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(60u64)
         .min(MAX_SECONDS);
-    let demo = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join("demo")))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| {
-            eprintln!("build the demo first: cargo build --release --example demo");
-            std::process::exit(2)
-        });
-    let mut child = Command::new(demo)
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            eprintln!("cannot start the demo: {e}");
-            std::process::exit(1)
-        });
+    let (mut child, addr) = child::start_demo();
     let pid = child.id();
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    let addr = line.trim().trim_start_matches("listening on ").to_owned();
 
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use oneport_dispatch::{Message, WebSocket, WsOptions, filter, sequencer, sse, websocket};
 use oneport_sse::{Event, Hub, HubConfig};
 use support::*;
@@ -17,21 +17,6 @@ async fn run<F: std::future::Future<Output = ()>>(f: F) {
     tokio::time::timeout(TEST_TIMEOUT, f)
         .await
         .expect("test timed out");
-}
-
-/// Writes `raw` and reads the response head; returns it and what followed.
-async fn handshake(s: &mut TcpStream, raw: &[u8]) -> (String, BytesMut) {
-    s.write_all(raw).await.expect("write");
-    let mut buf = BytesMut::new();
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
-            buf.advance(end + 4);
-            return (head, buf);
-        }
-        let n = s.read_buf(&mut buf).await.expect("read");
-        assert!(n > 0, "eof in the head");
-    }
 }
 
 const RFC6455_UPGRADE: &[u8] = b"GET /flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\

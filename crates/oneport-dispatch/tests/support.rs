@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::{Buf, BytesMut};
 use oneport_dispatch::{Builder, Dispatcher, ShutdownHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -121,4 +122,24 @@ pub async fn connect_when_up(addr: SocketAddr) -> TcpStream {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("nothing listening on {addr}");
+}
+
+/// Writes `raw` in one write and reads the response head; returns it and
+/// the bytes that followed it.
+pub async fn handshake(s: &mut TcpStream, raw: &[u8]) -> (String, BytesMut) {
+    s.write_all(raw).await.expect("write");
+    let mut buf = BytesMut::new();
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
+            buf.advance(end + 4);
+            return (head, buf);
+        }
+        let n = s.read_buf(&mut buf).await.expect("read");
+        assert!(
+            n > 0,
+            "eof in the head: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+    }
 }

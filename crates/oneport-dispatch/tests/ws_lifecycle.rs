@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use oneport_dispatch::{
     CloseCode, Message, OriginPolicy, Request, Response, ServiceMapper, SseOptions, Subprotocol,
@@ -55,26 +55,6 @@ async fn hybi00_exchange(addr: std::net::SocketAddr, raw: &[u8]) -> Vec<u8> {
         "{head}"
     );
     hybi00_bytes(&mut io, rest).await
-}
-
-/// Writes `raw` in one write and reads the response head; returns it and
-/// the bytes that followed it.
-async fn handshake(s: &mut TcpStream, raw: &[u8]) -> (String, BytesMut) {
-    s.write_all(raw).await.expect("write");
-    let mut buf = BytesMut::new();
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
-            buf.advance(end + 4);
-            return (head, buf);
-        }
-        let n = s.read_buf(&mut buf).await.expect("read");
-        assert!(
-            n > 0,
-            "eof in the head: {:?}",
-            String::from_utf8_lossy(&buf)
-        );
-    }
 }
 
 /// An RFC 6455 client engine: encodes masked frames, decodes the server's.
