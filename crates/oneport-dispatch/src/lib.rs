@@ -95,8 +95,9 @@ pub use servlet::{IntoResponse, Servlet, ServletFn, markers, servlet};
 pub use sse::{SseDispatcher, SseOptions, sse, topic_events};
 pub use standalone::{Serving, sse_serve, ws_serve};
 pub use websocket::{
-    Handler, ServiceMapper, Subprotocol, Transport, UpgradeCheck, WebSocket, WebSocketDispatcher,
-    WsOptions, WsReceiver, WsSender, WsVersion, is_websocket_request, service_mapper, websocket,
+    Handler, Prepared, ServiceMapper, Subprotocol, Transport, UpgradeCheck, WebSocket,
+    WebSocketDispatcher, WsOptions, WsReceiver, WsSender, WsVersion, is_websocket_request,
+    service_mapper, websocket,
 };
 
 /// The WebSocket message and close types handlers use.

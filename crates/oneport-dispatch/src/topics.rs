@@ -19,10 +19,9 @@
 //!   subscribers present when it is delivered, once, or not at all (a
 //!   subscriber whose bounded queue is full is dropped, not waited for).
 //! - **Encode once.** A publish builds its SSE event bytes once (shared by
-//!   every SSE subscriber of the topic) and its WebSocket frame once (a
-//!   [`PreparedMessage`] whose bytes every RFC 6455 subscriber writes as
-//!   they are; hybi-00 subscribers, whose frames differ, encode the shared
-//!   payload).
+//!   every SSE subscriber of the topic) and its WebSocket frames once per
+//!   protocol (a [`Prepared`](crate::Prepared), whose bytes every socket of
+//!   a protocol writes as they are).
 //! - **Bounded.** Each SSE subscriber has the queue of [`HubConfig`]; each
 //!   WebSocket subscriber one queue of [`TopicConfig::ws_queue`] messages
 //!   for all the topics it joined. A subscriber whose queue is full is
@@ -37,11 +36,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use bytes::Bytes;
-use oneport_rfc6455::{CloseCode, Message, PreparedMessage, Utf8Bytes};
+use oneport_rfc6455::{CloseCode, Message, Utf8Bytes};
 use oneport_sse::{Event, EventError, Hub, HubConfig, Subscription};
 use tokio::sync::mpsc;
 
-use crate::websocket::{Transport, WsSender};
+use crate::websocket::{Prepared, Transport, WsSender};
 
 mod backplane;
 
@@ -198,7 +197,7 @@ struct Topic {
 /// A WebSocket subscriber's entry in a topic: a handle on its one queue.
 struct Member {
     id: u64,
-    tx: mpsc::Sender<(Arc<str>, PreparedMessage)>,
+    tx: mpsc::Sender<(Arc<str>, Prepared)>,
     lagged: Arc<AtomicBool>,
 }
 
@@ -228,7 +227,7 @@ impl Inner {
         if !t.ws.is_empty() {
             let name: Arc<str> = Arc::from(topic);
             // Encoded once, for every WebSocket subscriber.
-            let Ok(msg) = PreparedMessage::new(message.to_message()) else {
+            let Ok(msg) = Prepared::new(message.to_message()) else {
                 return delivered;
             };
             t.ws.retain(|m| match m.tx.try_send((name.clone(), msg.clone())) {
@@ -472,8 +471,8 @@ pub struct Lagged;
 pub struct WsSubscriber {
     id: u64,
     hub: TopicHub,
-    tx: mpsc::Sender<(Arc<str>, PreparedMessage)>,
-    rx: mpsc::Receiver<(Arc<str>, PreparedMessage)>,
+    tx: mpsc::Sender<(Arc<str>, Prepared)>,
+    rx: mpsc::Receiver<(Arc<str>, Prepared)>,
     lagged: Arc<AtomicBool>,
     topics: Vec<Arc<str>>,
 }
@@ -543,7 +542,7 @@ impl WsSubscriber {
     /// As [`next`](WsSubscriber::next), with the message as it was encoded
     /// once for every subscriber: send it with `WsSender::send_prepared`
     /// so that every socket writes the same bytes.
-    pub async fn next_prepared(&mut self) -> Option<Result<(Arc<str>, PreparedMessage), Lagged>> {
+    pub async fn next_prepared(&mut self) -> Option<Result<(Arc<str>, Prepared), Lagged>> {
         if self.lagged.load(Ordering::SeqCst) {
             return Some(Err(Lagged));
         }

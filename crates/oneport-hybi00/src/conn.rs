@@ -9,11 +9,12 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use oneport_http1::ChunkQueue;
 use oneport_rfc6455::Message;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::frame::{Decoder, Frame, encode_close, encode_text};
+use crate::frame::{Decoder, EncodedText, Frame, encode_close, encode_text};
 use crate::handshake::{self, HandshakeError, KEY3_LEN, Scheme};
 use crate::{Config, Error};
 
@@ -87,8 +88,11 @@ pub struct WebSocket<S> {
     decoder: Decoder,
     /// Received bytes not yet decoded; unallocated whenever empty.
     rd: BytesMut,
-    /// Encoded frames not yet written; unallocated whenever empty.
+    /// Frames encoded here and not yet queued; unallocated whenever empty.
     wr: BytesMut,
+    /// Frames queued for writing, shared ones (encoded once for many
+    /// sockets) beside this socket's own; empty holds nothing.
+    out: ChunkQueue,
     state: State,
     /// Armed while a write makes no progress.
     write_timer: Option<Pin<Box<Sleep>>>,
@@ -109,7 +113,7 @@ impl<S> fmt::Debug for WebSocket<S> {
         f.debug_struct("WebSocket")
             .field("state", &self.state)
             .field("buffered_read", &self.rd.len())
-            .field("buffered_write", &self.wr.len())
+            .field("buffered_write", &(self.wr.len() + self.out.len()))
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +132,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 leftover
             },
             wr: BytesMut::new(),
+            out: ChunkQueue::new(),
             state: State::Open,
             write_timer: None,
             close_timer: None,
@@ -156,7 +161,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Bytes of outgoing frames not yet written to the stream.
     pub fn write_buffer_len(&self) -> usize {
-        self.wr.len()
+        self.queued()
+    }
+
+    fn queued(&self) -> usize {
+        self.wr.len() + self.out.len()
+    }
+
+    /// Queues a text frame encoded once for many sockets (see
+    /// [`EncodedText`]): its bytes are shared, not copied. Call
+    /// [`poll_ready`](WebSocket::poll_ready) first to keep the queue
+    /// bounded.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_send`](WebSocket::start_send) for a text message.
+    pub fn start_send_encoded(&mut self, frame: &EncodedText) -> Result<(), Error> {
+        self.check_open()?;
+        self.seal();
+        self.out.push(frame.as_bytes().clone());
+        Ok(())
+    }
+
+    /// Moves the frames encoded here into the queue, after what is there.
+    fn seal(&mut self) {
+        if !self.wr.is_empty() {
+            self.out.push(self.wr.split().freeze());
+        }
     }
 
     /// Bytes received but not yet returned as messages.
@@ -281,7 +312,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// goes into an empty one).
     fn poll_room(&mut self, cx: &mut Context<'_>, frame_len: usize) -> Poll<Result<(), Error>> {
         let max = self.config.max_write_buffer_size;
-        if !self.wr.is_empty() && self.wr.len().saturating_add(frame_len) > max {
+        if self.queued() != 0 && self.queued().saturating_add(frame_len) > max {
             ready!(self.poll_flush(cx))?;
         }
         Poll::Ready(Ok(()))
@@ -332,7 +363,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub fn may_defer(&self) -> bool {
         !self.rd.is_empty()
             && self.state == State::Open
-            && self.wr.len() < self.config.max_write_buffer_size
+            && self.queued() < self.config.max_write_buffer_size
     }
 
     /// The next message, as [`recv`](WebSocket::recv).
@@ -385,7 +416,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     self.fail();
                     return Poll::Ready(Some(Err(e)));
                 }
-                Poll::Pending if self.wr.len() > self.config.max_write_buffer_size => {
+                Poll::Pending if self.queued() > self.config.max_write_buffer_size => {
                     // The peer does not read: stop reading from it too.
                     return self.poll_close_deadline(cx);
                 }
@@ -495,6 +526,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
         self.rd = BytesMut::new();
         self.wr = BytesMut::new();
+        self.out.clear();
         self.write_timer = None;
         self.close_timer = None;
         self.read_timer = None;
@@ -545,17 +577,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Writes the queue out and flushes the stream, failing with
     /// [`Error::Timeout`] when no progress is made for the write timeout.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while !self.wr.is_empty() {
-            match Pin::new(&mut self.io).poll_write(cx, &self.wr) {
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.wr.advance(n);
-                    self.write_timer = None;
-                }
+        self.seal();
+        if !self.out.is_empty() {
+            let before = self.out.len();
+            // The future holds only the two borrows; what a partial write
+            // took is already dropped from the queue.
+            let write = std::pin::pin!(self.io.write_all_buf(&mut self.out));
+            match write.poll(cx) {
+                Poll::Ready(Ok(())) => self.write_timer = None,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                Poll::Pending => return self.poll_write_timeout(cx),
+                Poll::Pending => {
+                    if self.out.len() < before {
+                        // Progress restarts the clock.
+                        self.write_timer = None;
+                    }
+                    return self.poll_write_timeout(cx);
+                }
             }
         }
         if self.wr.capacity() != 0 {

@@ -23,6 +23,25 @@ const TEXT: u8 = 0x00;
 const SENTINEL: u8 = 0xFF;
 const LENGTH_FLAG: u8 = 0x80;
 
+/// A text frame encoded once (`0x00 … 0xFF`), to send the same bytes to
+/// many sockets (a broadcast) with `WebSocket::start_send_encoded`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedText(bytes::Bytes);
+
+impl EncodedText {
+    /// Encodes `text` as one frame.
+    pub fn new(text: &str) -> Self {
+        let mut frame = BytesMut::with_capacity(text.len() + 2);
+        encode_text(text, &mut frame);
+        Self(frame.freeze())
+    }
+
+    /// The frame's bytes.
+    pub fn as_bytes(&self) -> &bytes::Bytes {
+        &self.0
+    }
+}
+
 /// A frame the application sees. Discarded frames never surface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {

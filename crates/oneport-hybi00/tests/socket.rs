@@ -615,3 +615,27 @@ fn futures_are_send(ws: &mut WebSocket<TcpStream>, req: &http::Request<()>) {
     ));
     send(connect("ws://127.0.0.1:1/"));
 }
+
+/// A text frame encoded once goes out as exactly its bytes from every
+/// socket, after what the socket had queued itself, and the same bytes are
+/// shared, not copied.
+#[tokio::test]
+async fn an_encoded_frame_is_shared_by_every_socket() {
+    tokio::time::timeout(LIMIT, async {
+        let frame = oneport_hybi00::EncodedText::new("to everyone");
+        let shared = frame.as_bytes().as_ptr();
+        for _ in 0..2 {
+            let (a, mut b) = tokio::io::duplex(4096);
+            let mut ws = WebSocket::from_raw_socket(a, Config::default(), BytesMut::new());
+            ws.feed(Message::Text("own".into())).await.unwrap();
+            ws.start_send_encoded(&frame).unwrap();
+            ws.flush().await.unwrap();
+            let mut wire = vec![0u8; 5 + 13];
+            b.read_exact(&mut wire).await.unwrap();
+            assert_eq!(&wire[..], b"\x00own\xFF\x00to everyone\xFF");
+            assert_eq!(frame.clone().as_bytes().as_ptr(), shared);
+        }
+    })
+    .await
+    .unwrap();
+}

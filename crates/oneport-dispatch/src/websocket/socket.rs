@@ -93,12 +93,18 @@ impl<S: Transport> Inner<S> {
         }
     }
 
-    /// Queues a message encoded once for many sockets: RFC 6455 sends the
-    /// shared frame; hybi-00, whose frames differ, encodes the message.
-    fn start_send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
-        match self {
-            Inner::Rfc6455(ws) => ws.start_send_prepared(prepared).map_err(rfc6455_err),
-            Inner::Hybi00(ws) => ws.start_send(prepared.message()).map_err(hybi00_err),
+    /// Queues a message encoded once for many sockets: each protocol sends
+    /// its own shared frame.
+    fn start_send_prepared(&mut self, prepared: &Prepared) -> Result<(), Error> {
+        match (self, &prepared.hybi00) {
+            (Inner::Rfc6455(ws), _) => ws
+                .start_send_prepared(&prepared.rfc6455)
+                .map_err(rfc6455_err),
+            (Inner::Hybi00(ws), Some(frame)) => ws.start_send_encoded(frame).map_err(hybi00_err),
+            // Binary: hybi-00 says it cannot carry it.
+            (Inner::Hybi00(ws), None) => ws
+                .start_send(prepared.rfc6455.message())
+                .map_err(hybi00_err),
         }
     }
 
@@ -138,6 +144,37 @@ fn stalled(e: &Error) -> bool {
             Some(oneport_hybi00::Error::WriteTimeout)
         )
     })
+}
+
+/// A text or binary message encoded once for each WebSocket protocol, so
+/// that a broadcast writes the same bytes to every socket of a protocol
+/// instead of encoding, or copying, the message per socket. Cloning it
+/// shares the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    rfc6455: PreparedMessage,
+    /// The hybi-00 frame, for text (the draft carries no binary).
+    hybi00: Option<oneport_hybi00::EncodedText>,
+}
+
+impl Prepared {
+    /// Encodes `message` for both protocols.
+    ///
+    /// # Errors
+    ///
+    /// A control message (ping, pong, close), which belongs to one
+    /// connection ([`Error::is_unsupported`]).
+    pub fn new(message: Message) -> Result<Self, Error> {
+        let hybi00 = message.as_text().map(oneport_hybi00::EncodedText::new);
+        let rfc6455 =
+            PreparedMessage::new(message).map_err(|e| Error::with(Kind::Unsupported, e))?;
+        Ok(Self { rfc6455, hybi00 })
+    }
+
+    /// The message.
+    pub fn message(&self) -> &Message {
+        self.rfc6455.message()
+    }
 }
 
 /// The close status RFC 6455 §7.1.5 gives a connection that ended without
@@ -860,13 +897,13 @@ impl<S: Transport> WsSender<S> {
         self.send(Message::Text(Utf8Bytes::from(text.into()))).await
     }
 
-    /// Sends a message encoded once for many sockets (a broadcast): on RFC
-    /// 6455 the same frame bytes go to every socket, with no copy.
+    /// Sends a message encoded once for many sockets (a broadcast): the
+    /// same frame bytes go to every socket of a protocol, with no copy.
     ///
     /// # Errors
     ///
     /// As [`WebSocket::send`].
-    pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
+    pub async fn send_prepared(&mut self, prepared: &Prepared) -> Result<(), Error> {
         poll_fn(|cx| self.poll_ready_half(cx)).await?;
         match self.shared.lock().as_deref_mut() {
             Some(conn) => conn.inner.start_send_prepared(prepared)?,
