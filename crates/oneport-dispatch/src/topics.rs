@@ -20,7 +20,7 @@
 //!   subscriber whose bounded queue is full is dropped, not waited for).
 //! - **Encode once.** A publish builds its SSE event bytes once (shared by
 //!   every SSE subscriber of the topic) and its WebSocket frames once per
-//!   protocol (a [`Prepared`](crate::Prepared), whose bytes every socket of
+//!   protocol (a [`Prepared`], whose bytes every socket of
 //!   a protocol writes as they are).
 //! - **Bounded.** Each SSE subscriber has the queue of [`HubConfig`]; each
 //!   WebSocket subscriber one queue of [`TopicConfig::ws_queue`] messages
