@@ -4,9 +4,11 @@
 //! The core ([`Connection`], [`handshake`]) does **no I/O**: it turns bytes
 //! into [`Message`]s and messages into bytes, checks the opening handshake
 //! on `http` types, and leaves sockets, timers and threads to the caller.
-//! It does not implement extensions (no permessage-deflate: RSV bits are a
-//! protocol error), TLS (`wss://` needs a TLS stream from elsewhere, passed
-//! to [`WebSocket::from_raw_socket`]), nor HTTP beyond the upgrade head.
+//! Extensions are not applied yet: [`deflate`] decides permessage-deflate
+//! parameters (RFC 7692) from [`extension`] lists, but no handshake enables
+//! it and RSV bits remain a protocol error. Nor does it do TLS (`wss://`
+//! needs a TLS stream from elsewhere, passed to
+//! [`WebSocket::from_raw_socket`]), nor HTTP beyond the upgrade head.
 //!
 //! ```text
 //!            bytes from the peer                     bytes to the peer
@@ -73,7 +75,9 @@
 mod close;
 mod config;
 mod conn;
+pub mod deflate;
 mod error;
+pub mod extension;
 mod frame;
 pub mod handshake;
 mod mask;
