@@ -193,8 +193,9 @@ impl Cursor<'_> {
     }
 }
 
-/// RFC 9110 §5.6.2 `tchar`.
-fn is_tchar(b: u8) -> bool {
+/// RFC 9110 §5.6.2 `tchar`: the one definition in this crate (subprotocol
+/// names use it too).
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

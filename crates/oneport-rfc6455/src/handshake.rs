@@ -368,9 +368,7 @@ const CLIENT_OWNED: [HeaderName; 5] = [
 /// Whether `s` is an HTTP token (RFC 9110 §5.6.2), as subprotocol names
 /// must be.
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(crate::extension::is_tchar)
 }
 
 /// Builds a client's upgrade request for `uri` (`ws://host[:port]/path`;
