@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `GET /` | a page that opens an `EventSource` on `/events` and a `WebSocket` on `/ws` |
 //! | `GET /plaintext` | `Hello, World!` |
-//! | `GET /ws` (upgrade) | echo of every text or binary message |
+//! | `GET /ws` (upgrade) | echo of every text or binary message; permessage-deflate when offered |
 //! | `GET /events` | the event stream; `Last-Event-ID` resumes |
 //! | `POST /publish[?id=ID&event=NAME]` | the body becomes one event's data; `204` |
 //!

@@ -4,8 +4,8 @@
 
 use http::{Method, StatusCode, header};
 use oneport::dispatch::{
-    Dispatcher, Request, Response, WebSocket, filter, sequencer, servlet, sse, text_response,
-    websocket,
+    DeflateConfig, Dispatcher, Request, Response, WebSocket, WsOptions, filter, sequencer, servlet,
+    sse, text_response, websocket,
 };
 use oneport::sse::{Event, Hub};
 
@@ -18,7 +18,12 @@ pub(crate) fn site(hub: Hub) -> impl Dispatcher {
     sequencer(vec![
         Box::new(filter("^/$", servlet(|_req: Request| page()))),
         Box::new(filter("^/plaintext$", servlet(|_req: Request| plaintext()))),
-        Box::new(filter("^/ws$", websocket(echo))),
+        // permessage-deflate on, with the lean defaults: every browser,
+        // Node's `ws` and Python's `websockets` offer it.
+        Box::new(filter(
+            "^/ws$",
+            websocket(echo).options(WsOptions::default().deflate(DeflateConfig::default())),
+        )),
         Box::new(filter("^/events$", sse(hub))),
         Box::new(filter(
             "^/publish$",

@@ -100,5 +100,8 @@ pub use websocket::{
     service_mapper, websocket,
 };
 
+/// permessage-deflate's settings, for
+/// [`Config::deflate`](oneport_rfc6455::Config::deflate).
+pub use oneport_rfc6455::deflate::{ContextTakeover, DeflateConfig, DeflateParams};
 /// The WebSocket message and close types handlers use.
-pub use oneport_rfc6455::{CloseCode, CloseFrame, Message, OriginPolicy, Utf8Bytes};
+pub use oneport_rfc6455::{CloseCode, CloseFrame, Compress, Message, OriginPolicy, Utf8Bytes};

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use http::request::Parts;
+use oneport_rfc6455::deflate::DeflateConfig;
 use oneport_rfc6455::{Config, OriginPolicy};
 
 use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response};
@@ -163,6 +164,22 @@ impl WsOptions {
     /// Sets the RFC 6455 configuration.
     pub fn rfc6455(mut self, config: Config) -> Self {
         self.rfc6455 = config;
+        self
+    }
+
+    /// Switches permessage-deflate (RFC 7692) on for RFC 6455 clients that
+    /// offer it, with these settings: the one setting compression needs.
+    /// The same as setting [`Config::deflate`] in
+    /// [`rfc6455`](WsOptions::rfc6455).
+    ///
+    /// ```
+    /// use oneport_dispatch::{DeflateConfig, WsOptions};
+    ///
+    /// let options = WsOptions::default().deflate(DeflateConfig::default());
+    /// assert!(options.rfc6455.deflate.is_some());
+    /// ```
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.rfc6455.deflate = Some(deflate);
         self
     }
 

@@ -178,7 +178,8 @@ async fn handshake_over_tcp(
     opts: ConnectOptions,
 ) -> Result<(WebSocket<TcpStream>, Response<()>), Error> {
     let protocols: Vec<&str> = opts.protocols.iter().map(String::as_str).collect();
-    let (request, key) = handshake::client_request(&uri, &protocols, &opts.headers)?;
+    let (mut request, key) = handshake::client_request(&uri, &protocols, &opts.headers)?;
+    handshake::offer_extensions(&opts.config, &mut request);
     let mut stream = TcpStream::connect((host.as_str(), port)).await?;
     stream.set_nodelay(true)?;
     let mut head = BytesMut::with_capacity(256);
@@ -197,9 +198,9 @@ async fn handshake_over_tcp(
             return Err(Error::ConnectionClosed);
         }
     };
-    handshake::verify_response(&response, &key, &protocols)?;
+    let (_, deflate) = handshake::verify_response_with(&response, &key, &protocols, &opts.config)?;
     let leftover = buf.split_off(len);
-    let ws = WebSocket::from_raw_socket(stream, Role::Client, opts.config, leftover);
+    let ws = WebSocket::from_raw_socket_with(stream, Role::Client, opts.config, deflate, leftover);
     Ok((ws, response))
 }
 

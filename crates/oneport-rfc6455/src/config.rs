@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::deflate::DeflateConfig;
+
 /// Default for [`Config::max_frame_size`]: 16 MiB.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
 /// Default for [`Config::max_message_size`]: 64 MiB.
@@ -99,6 +101,12 @@ pub struct Config {
     ///
     /// Default is [`DEFAULT_WRITE_TIMEOUT`] (10 seconds).
     pub write_timeout: Duration,
+    /// permessage-deflate (RFC 7692): `Some` offers it (a client) or
+    /// accepts a client's offer (a server), with these parameters.
+    /// Compression is used only where the handshake agreed on it.
+    ///
+    /// Default is `None` (no compression).
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -112,6 +120,7 @@ impl Default for Config {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
+            deflate: None,
         }
     }
 }
@@ -166,6 +175,13 @@ impl Config {
         self
     }
 
+    /// Sets [`deflate`](Config::deflate).
+    #[must_use]
+    pub fn deflate(mut self, deflate: Option<DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
     /// Sets [`close_timeout`](Config::close_timeout).
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
@@ -189,6 +205,7 @@ mod tests {
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
         assert_eq!(c.close_timeout, Duration::from_secs(5));
         assert_eq!(c.write_timeout, Duration::from_secs(10));
+        assert_eq!(c.deflate, None);
     }
 
     #[test]
@@ -200,7 +217,8 @@ mod tests {
             .max_write_buffer_size(3)
             .ping_interval(Some(Duration::from_secs(4)))
             .idle_timeout(None)
-            .close_timeout(Duration::from_secs(6));
+            .close_timeout(Duration::from_secs(6))
+            .deflate(Some(DeflateConfig::default()));
         assert_eq!(c.max_frame_size, 1);
         assert_eq!(c.max_message_size, 2);
         assert!(c.accept_unmasked_frames);
@@ -208,5 +226,6 @@ mod tests {
         assert_eq!(c.ping_interval, Some(Duration::from_secs(4)));
         assert_eq!(c.idle_timeout, None);
         assert_eq!(c.close_timeout, Duration::from_secs(6));
+        assert_eq!(c.deflate, Some(DeflateConfig::default()));
     }
 }

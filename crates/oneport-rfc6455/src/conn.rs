@@ -4,8 +4,9 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 use crate::config::{Config, Role};
+use crate::deflate::{Codec, DEFAULT_LEVEL, DEFAULT_MIN_SIZE, DeflateParams};
 use crate::error::{CapacityError, Error, LocalError, ProtocolError};
-use crate::frame::{Fin, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::frame::{Fin, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1};
 use crate::mask::apply_mask;
 use crate::message::{Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
@@ -35,6 +36,21 @@ pub enum State {
     /// failure's code is owed (see [`Connection::poll_transmit`]) unless one
     /// was sent already or the stream is gone; nothing more is parsed.
     Failed,
+}
+
+/// Whether a data message may be compressed, where permessage-deflate was
+/// negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compress {
+    /// Compressed when the extension is on and the message is at least
+    /// [`DeflateConfig::min_size`](crate::deflate::DeflateConfig::min_size)
+    /// long.
+    #[default]
+    Auto,
+    /// Sent as it is: the per-message opt-out, for data that is already
+    /// compressed (images, archives) or must not share a compression
+    /// context with attacker-chosen text (secrets beside reflected input).
+    Never,
 }
 
 /// A Close the connection owes the peer. Kept small, since every idle
@@ -138,6 +154,10 @@ pub struct Connection {
     owed: Owed,
     /// We are in the middle of sending a fragmented message.
     sending_fragments: bool,
+    /// permessage-deflate, when negotiated. Boxed: its compressor and
+    /// decompressor are made on first use, and a connection without the
+    /// extension pays one pointer.
+    deflate: Option<Box<Codec>>,
 }
 
 #[derive(Debug)]
@@ -148,19 +168,42 @@ struct InFrame {
     /// How many payload bytes at the start of the buffer are already
     /// unmasked and validated.
     done: usize,
+    /// How many payload bytes were already inflated and taken off the
+    /// buffer (compressed frames only: their bytes are not kept).
+    taken: usize,
     /// Whether the payload is text to validate.
     text: bool,
+    /// Whether the frame belongs to a compressed message.
+    compressed: bool,
 }
 
 #[derive(Debug)]
 struct Partial {
     text: bool,
+    /// The fragments so far; empty for a compressed message, which is
+    /// inflated into the codec as it arrives.
     data: BytesMut,
+    compressed: bool,
 }
 
 impl Connection {
-    /// A connection at the start of the data transfer phase.
+    /// A connection at the start of the data transfer phase, without
+    /// extensions.
     pub fn new(role: Role, config: Config) -> Self {
+        Self::with_deflate(role, config, None)
+    }
+
+    /// A connection at the start of the data transfer phase, with the
+    /// permessage-deflate parameters its handshake agreed on, if any (from
+    /// [`handshake::negotiate`](crate::handshake::negotiate) on a server,
+    /// [`handshake::verify_response_with`](crate::handshake::verify_response_with)
+    /// on a client). The level and size threshold come from
+    /// [`Config::deflate`], or their defaults if it is `None`.
+    pub fn with_deflate(role: Role, config: Config, deflate: Option<DeflateParams>) -> Self {
+        let (level, min_size) = config
+            .deflate
+            .map_or((DEFAULT_LEVEL, DEFAULT_MIN_SIZE), |d| (d.level, d.min_size));
+        let deflate = deflate.map(|p| Box::new(Codec::new(p, u32::from(level.min(9)), min_size)));
         Connection {
             role,
             config,
@@ -170,7 +213,24 @@ impl Connection {
             state: State::Open,
             owed: Owed::Nothing,
             sending_fragments: false,
+            deflate,
         }
+    }
+
+    /// The permessage-deflate parameters in force, if it was negotiated.
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.deflate.as_deref().map(Codec::params)
+    }
+
+    /// Whether a message compressed once from a fresh context, at this
+    /// window and level, is what this connection would send for it: a
+    /// server that negotiated deflate without keeping its own context.
+    /// Returns the window bits and level to compress with.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn fresh_deflate(&self, len: usize) -> Option<(u8, u32)> {
+        let codec = self.deflate.as_deref()?;
+        (self.role == Role::Server && codec.compresses_fresh() && codec.wants(len))
+            .then(|| (codec.params().own_window_bits, codec.level()))
     }
 
     /// Our role.
@@ -255,7 +315,7 @@ impl Connection {
     /// Payload bytes still missing from the frame being received (0 between
     /// frames). A reader may size its next read with it.
     pub fn frame_remaining(&self) -> usize {
-        self.frame.as_ref().map_or(0, |f| f.len - f.done)
+        self.frame.as_ref().map_or(0, |f| f.len - f.done - f.taken)
     }
 
     /// Parses the next message or control frame from the start of `buf`.
@@ -311,6 +371,9 @@ impl Connection {
                 self.state = State::Failed;
                 self.frame = None;
                 self.message = None;
+                if let Some(codec) = self.deflate.as_deref_mut() {
+                    codec.abandon();
+                }
             }
         }
         result
@@ -338,7 +401,8 @@ impl Connection {
             let mut frame = match self.frame.take() {
                 Some(frame) => frame,
                 None => {
-                    let Some((header, n)) = FrameHeader::parse(buf)? else {
+                    let allowed = if self.deflate.is_some() { RSV1 } else { 0 };
+                    let Some((header, n)) = FrameHeader::parse_with_rsv(buf, allowed)? else {
                         return Ok(None);
                     };
                     let frame = self.start_frame(header)?;
@@ -346,6 +410,16 @@ impl Connection {
                     frame
                 }
             };
+            if frame.compressed {
+                if self.inflate_frame(&mut frame, buf)? {
+                    self.frame = Some(frame);
+                    return Ok(None);
+                }
+                if let Some(msg) = self.finish_compressed(&frame)? {
+                    return Ok(Some(msg));
+                }
+                continue;
+            }
             let avail = buf.len().min(frame.len);
             if avail > frame.done {
                 let fresh = buf.get_mut(frame.done..avail).unwrap_or_default();
@@ -377,17 +451,24 @@ impl Connection {
             (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame.into()),
             _ => {}
         }
-        let text = match header.opcode {
+        let (text, compressed) = match header.opcode {
             OpCode::Continuation => match &self.message {
-                Some(m) => m.text,
+                Some(m) => (m.text, m.compressed),
                 None => return Err(ProtocolError::UnexpectedContinuation.into()),
             },
             OpCode::Text | OpCode::Binary if self.message.is_some() => {
                 return Err(ProtocolError::ExpectedContinuation.into());
             }
-            OpCode::Text => true,
-            _ => false,
+            OpCode::Text => (true, header.rsv & RSV1 != 0),
+            OpCode::Binary => (false, header.rsv & RSV1 != 0),
+            _ => (false, false),
         };
+        // RSV1 marks a compressed message on its first frame only, never a
+        // continuation or a control frame (RFC 7692 §6.1).
+        let first_data = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        if header.rsv & RSV1 != 0 && !first_data {
+            return Err(ProtocolError::ReservedBits(header.rsv).into());
+        }
         let too_big = CapacityError::FrameTooLarge {
             size: header.payload_len,
             max: self.config.max_frame_size,
@@ -396,7 +477,7 @@ impl Connection {
         if len > self.config.max_frame_size {
             return Err(too_big.into());
         }
-        if !header.opcode.is_control() {
+        if !header.opcode.is_control() && !compressed {
             let so_far = self.message.as_ref().map_or(0, |m| m.data.len());
             let total = so_far.saturating_add(len);
             if total > self.config.max_message_size {
@@ -414,8 +495,57 @@ impl Connection {
             header,
             len,
             done: 0,
+            taken: 0,
             text,
+            compressed,
         })
+    }
+
+    /// Unmasks and inflates what arrived of a compressed frame, taking it
+    /// off `buf`. Returns whether the frame still misses bytes.
+    fn inflate_frame(&mut self, frame: &mut InFrame, buf: &mut BytesMut) -> Result<bool, Error> {
+        let avail = buf.len().min(frame.len - frame.taken);
+        if avail > 0 {
+            let chunk = buf.get_mut(..avail).unwrap_or_default();
+            if let Some(key) = frame.header.mask {
+                apply_mask(chunk, key, frame.taken);
+            }
+            let Some(codec) = self.deflate.as_deref_mut() else {
+                return Err(ProtocolError::ReservedBits(RSV1).into());
+            };
+            let start = codec.inflate(chunk, self.config.max_message_size)?;
+            if frame.text {
+                let fresh = codec.inflated().get(start..).unwrap_or_default();
+                self.utf8.feed(fresh).map_err(|_| Error::Utf8)?;
+            }
+            buf.advance(avail);
+            frame.taken += avail;
+        }
+        Ok(frame.taken < frame.len)
+    }
+
+    /// A compressed frame is all in: ends its message if it is the last.
+    fn finish_compressed(&mut self, frame: &InFrame) -> Result<Option<Message>, Error> {
+        if !frame.header.fin {
+            if frame.header.opcode != OpCode::Continuation {
+                self.message = Some(Partial {
+                    text: frame.text,
+                    data: BytesMut::new(),
+                    compressed: true,
+                });
+            }
+            return Ok(None);
+        }
+        self.message = None;
+        let Some(codec) = self.deflate.as_deref_mut() else {
+            return Err(ProtocolError::ReservedBits(RSV1).into());
+        };
+        let (start, data) = codec.finish(self.config.max_message_size)?;
+        if frame.text {
+            let fresh = data.get(start..).unwrap_or_default();
+            self.utf8.feed(fresh).map_err(|_| Error::Utf8)?;
+        }
+        self.complete(frame.text, Bytes::from(data)).map(Some)
     }
 
     /// Takes a complete frame's payload off `buf`; returns a message if the
@@ -433,11 +563,12 @@ impl Connection {
             OpCode::Text | OpCode::Binary => {
                 let data = buf.split_to(frame.len);
                 if fin {
-                    Ok(Some(self.complete(frame.text, data)?))
+                    Ok(Some(self.complete(frame.text, data.freeze())?))
                 } else {
                     self.message = Some(Partial {
                         text: frame.text,
                         data,
+                        compressed: false,
                     });
                     Ok(None)
                 }
@@ -452,7 +583,7 @@ impl Connection {
                 buf.advance(frame.len);
                 if fin {
                     match self.message.take() {
-                        Some(m) => Ok(Some(self.complete(m.text, m.data)?)),
+                        Some(m) => Ok(Some(self.complete(m.text, m.data.freeze())?)),
                         None => Ok(None),
                     }
                 } else {
@@ -462,12 +593,12 @@ impl Connection {
         }
     }
 
-    fn complete(&mut self, text: bool, data: BytesMut) -> Result<Message, Error> {
+    fn complete(&mut self, text: bool, data: Bytes) -> Result<Message, Error> {
         if text {
             self.utf8.finish().map_err(|_| Error::Utf8)?;
-            Ok(Message::Text(Utf8Bytes::from_validated(data.freeze())))
+            Ok(Message::Text(Utf8Bytes::from_validated(data)))
         } else {
-            Ok(Message::Binary(data.freeze()))
+            Ok(Message::Binary(data))
         }
     }
 
@@ -482,6 +613,29 @@ impl Connection {
     /// code that may not be sent, or a data message while a fragmented one
     /// is being sent with [`encode_frame`](Connection::encode_frame).
     pub fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), Error> {
+        self.encode_with(msg, Compress::Auto, dst)
+    }
+
+    /// [`encode`](Connection::encode), choosing whether a data message may
+    /// be compressed. Where permessage-deflate was negotiated, a text or
+    /// binary message that [`Compress::Auto`] lets through is deflated and
+    /// sent as one frame with RSV1 set. Control frames are never
+    /// compressed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`encode`](Connection::encode), and [`Error::Compression`]
+    /// if the compressor fails.
+    pub fn encode_with(
+        &mut self,
+        msg: &Message,
+        compress: Compress,
+        dst: &mut BytesMut,
+    ) -> Result<(), Error> {
+        if let Some((header, payload)) = self.deflate_message(msg, compress)? {
+            self.put_frame(header, &payload, dst);
+            return Ok(());
+        }
         match msg {
             Message::Text(t) => self.encode_frame(OpCode::Text, Fin::Final, t.as_bytes(), dst),
             Message::Binary(b) => self.encode_frame(OpCode::Binary, Fin::Final, b, dst),
@@ -515,9 +669,37 @@ impl Connection {
         Ok(())
     }
 
+    /// Compresses a data message that should be, returning its checked
+    /// header (RSV1 set) and the deflated payload; `None` when it goes out
+    /// as it is. The state is checked before the compressor runs, so that
+    /// a refused message never advances a kept context.
+    pub(crate) fn deflate_message(
+        &mut self,
+        msg: &Message,
+        compress: Compress,
+    ) -> Result<Option<(FrameHeader, Vec<u8>)>, Error> {
+        let (opcode, payload) = match msg {
+            Message::Text(t) => (OpCode::Text, t.as_bytes()),
+            Message::Binary(b) => (OpCode::Binary, b),
+            _ => return Ok(None),
+        };
+        match self.deflate.as_deref() {
+            Some(codec) if compress == Compress::Auto && codec.wants(payload.len()) => {}
+            _ => return Ok(None),
+        }
+        let mut header = self.prepare(opcode, Fin::Final, payload.len())?;
+        let Some(codec) = self.deflate.as_deref_mut() else {
+            return Ok(None);
+        };
+        let deflated = codec.compress(payload)?;
+        header.rsv = RSV1;
+        header.payload_len = deflated.len() as u64;
+        Ok(Some((header, deflated)))
+    }
+
     /// Writes a checked header and its payload, masked with the header's
     /// key.
-    fn put_frame(&self, header: FrameHeader, payload: &[u8], dst: &mut BytesMut) {
+    pub(crate) fn put_frame(&self, header: FrameHeader, payload: &[u8], dst: &mut BytesMut) {
         dst.reserve(header.encoded_len() + payload.len());
         header.encode(dst);
         let start = dst.len();

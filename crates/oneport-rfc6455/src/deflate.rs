@@ -14,7 +14,12 @@
 //! - `client_max_window_bits` may be answered only if it was offered, and
 //!   then always with a value.
 //!
-//! This module decides the parameters; it compresses nothing.
+//! The parameters are decided here; the private `codec` module does the
+//! compressing, for [`Connection`](crate::Connection).
+
+mod codec;
+
+pub(crate) use codec::{Codec, compress_fresh};
 
 use crate::extension::Extension;
 
@@ -27,6 +32,12 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 pub const MIN_WINDOW_BITS: u8 = 8;
 /// The smallest window this crate compresses with.
 pub const MIN_COMPRESS_WINDOW_BITS: u8 = 9;
+/// Default for [`DeflateConfig::level`]: 6, zlib's own default, which
+/// browsers and Node's `ws` use too.
+pub const DEFAULT_LEVEL: u8 = 6;
+/// Default for [`DeflateConfig::min_size`]: 1024 bytes, the threshold
+/// Node's `ws` uses: below it the deflate overhead and the CPU rarely pay.
+pub const DEFAULT_MIN_SIZE: usize = 1024;
 
 const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
 const CLIENT_NO_CONTEXT_TAKEOVER: &str = "client_no_context_takeover";
@@ -42,12 +53,31 @@ pub enum ContextTakeover {
     Reset,
 }
 
-/// What one side is willing to do, and asks of its peer. The same struct
-/// serves a server (judging offers) and a client (making one).
+/// What one side is willing to do, and asks of its peer, and how it
+/// compresses. The same struct serves a server (judging offers) and a
+/// client (making one); set it as [`Config::deflate`](crate::Config::deflate)
+/// to switch compression on.
+///
+/// The default is lean: this side compresses every message from a fresh
+/// context ([`ContextTakeover::Reset`], so no compressor is held between
+/// messages and a broadcast is compressed once for all its peers), while
+/// the peer may keep its context (the better ratio for what it sends; it
+/// costs this side a decompressor of the peer's window between messages).
+/// `docs/benchmarks.md` has the measured cost of each setting.
+///
+/// ```
+/// use oneport_rfc6455::Config;
+/// use oneport_rfc6455::deflate::DeflateConfig;
+///
+/// let config = Config::default().deflate(Some(DeflateConfig::default()));
+/// assert!(config.deflate.is_some());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeflateConfig {
     /// The context this side keeps when it compresses. Default
-    /// [`ContextTakeover::Keep`].
+    /// [`ContextTakeover::Reset`]: nothing is kept between messages (a
+    /// server announces `server_no_context_takeover`, a client offers
+    /// `client_no_context_takeover`).
     pub own_context: ContextTakeover,
     /// The context this side asks its peer to keep. Default
     /// [`ContextTakeover::Keep`].
@@ -57,15 +87,23 @@ pub struct DeflateConfig {
     /// The window this side asks its peer to compress with at most, 8 to
     /// 15. Default 15 (nothing asked).
     pub peer_max_window_bits: u8,
+    /// The deflate level, 0 (stored) to 9 (smallest). Default
+    /// [`DEFAULT_LEVEL`] (6).
+    pub level: u8,
+    /// Messages shorter than this go out uncompressed. Default
+    /// [`DEFAULT_MIN_SIZE`] (1024 bytes).
+    pub min_size: usize,
 }
 
 impl Default for DeflateConfig {
     fn default() -> Self {
         DeflateConfig {
-            own_context: ContextTakeover::Keep,
+            own_context: ContextTakeover::Reset,
             peer_context: ContextTakeover::Keep,
             own_max_window_bits: MAX_WINDOW_BITS,
             peer_max_window_bits: MAX_WINDOW_BITS,
+            level: DEFAULT_LEVEL,
+            min_size: DEFAULT_MIN_SIZE,
         }
     }
 }
@@ -351,13 +389,34 @@ mod tests {
     const RESET: ContextTakeover = ContextTakeover::Reset;
     const KEEP: ContextTakeover = ContextTakeover::Keep;
 
+    /// RFC 7692's own defaults: both contexts kept.
+    fn rfc_default() -> DeflateConfig {
+        DeflateConfig {
+            own_context: KEEP,
+            ..DeflateConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_default_keeps_no_compressor_and_says_so() {
+        let d = DeflateConfig::default();
+        assert_eq!((d.own_context, d.peer_context), (RESET, KEEP));
+        assert_eq!((d.level, d.min_size), (DEFAULT_LEVEL, DEFAULT_MIN_SIZE));
+        assert_eq!((DEFAULT_LEVEL, DEFAULT_MIN_SIZE), (6, 1024));
+        // The server may announce server_no_context_takeover unasked
+        // (RFC 7692 §7.1.1.1); a client announces its own.
+        let (_, text) = answer(d, "permessage-deflate; client_max_window_bits").unwrap();
+        assert_eq!(text, "permessage-deflate; server_no_context_takeover");
+        assert_eq!(
+            format_extensions(&[d.offer()]),
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits"
+        );
+    }
+
     #[test]
     fn accepts_what_chromium_offers() {
-        let (p, text) = answer(
-            DeflateConfig::default(),
-            "permessage-deflate; client_max_window_bits",
-        )
-        .unwrap();
+        let (p, text) =
+            answer(rfc_default(), "permessage-deflate; client_max_window_bits").unwrap();
         assert_eq!(text, "permessage-deflate");
         assert_eq!(
             p,
@@ -373,7 +432,7 @@ mod tests {
     #[test]
     fn honours_each_parameter_of_an_offer() {
         let (p, text) = answer(
-            DeflateConfig::default(),
+            rfc_default(),
             "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12",
         )
         .unwrap();
@@ -401,6 +460,7 @@ mod tests {
             peer_context: RESET,
             own_max_window_bits: 11,
             peer_max_window_bits: 10,
+            ..DeflateConfig::default()
         };
         let (p, text) = answer(config, "permessage-deflate; client_max_window_bits").unwrap();
         assert_eq!(
@@ -429,9 +489,9 @@ mod tests {
             // Our compressor has no 8-bit window: decline, never half-accept.
             "permessage-deflate; server_max_window_bits=8",
         ] {
-            assert_eq!(answer(DeflateConfig::default(), bad), None, "{bad}");
+            assert_eq!(answer(rfc_default(), bad), None, "{bad}");
             let (p, text) = answer(
-                DeflateConfig::default(),
+                rfc_default(),
                 &format!("x-other, {bad}, permessage-deflate; server_max_window_bits=9"),
             )
             .unwrap_or_else(|| panic!("no fallback after {bad}"));
@@ -440,12 +500,12 @@ mod tests {
                 (9, "permessage-deflate; server_max_window_bits=9")
             );
         }
-        assert_eq!(answer(DeflateConfig::default(), "x-other"), None);
+        assert_eq!(answer(rfc_default(), "x-other"), None);
     }
 
     #[test]
     fn client_takes_a_fitting_answer() {
-        let config = DeflateConfig::default();
+        let config = rfc_default();
         assert_eq!(
             format_extensions(&[config.offer()]),
             "permessage-deflate; client_max_window_bits"
@@ -478,7 +538,7 @@ mod tests {
         let strict = DeflateConfig {
             peer_context: RESET,
             peer_max_window_bits: 10,
-            ..DeflateConfig::default()
+            ..rfc_default()
         };
         assert_eq!(
             format_extensions(&[strict.offer()]),
@@ -528,14 +588,16 @@ mod tests {
                             peer_context,
                             own_max_window_bits,
                             peer_max_window_bits,
+                            ..DeflateConfig::default()
                         };
                         for server in [
-                            DeflateConfig::default(),
+                            rfc_default(),
                             DeflateConfig {
                                 own_context: RESET,
                                 peer_context: RESET,
                                 own_max_window_bits: 10,
                                 peer_max_window_bits: 9,
+                                ..DeflateConfig::default()
                             },
                         ] {
                             let Some((s, answer)) = server.accept(&[client.offer()]) else {

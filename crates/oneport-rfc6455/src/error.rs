@@ -22,6 +22,12 @@ pub enum Error {
     /// A text message or close reason was not valid UTF-8 (close code 1007).
     #[error("invalid UTF-8 in a text message or close reason")]
     Utf8,
+    /// A compressed message (permessage-deflate, RFC 7692) did not
+    /// inflate: its data is not deflate (close code 1007, as data
+    /// inconsistent with its message). Also reported, without a close code
+    /// of its own, if our compressor fails.
+    #[error("a compressed message is not valid deflate data")]
+    Compression,
     /// The transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -53,12 +59,12 @@ pub enum Error {
 
 impl Error {
     /// The close code to send the peer for this error: 1002 for protocol
-    /// violations, 1007 for invalid UTF-8, 1009 for oversize frames and
+    /// violations, 1007 for invalid UTF-8 or deflate data, 1009 for oversize frames and
     /// messages; `None` for local, transport and handshake errors.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Error::Protocol(_) => Some(CloseCode::PROTOCOL),
-            Error::Utf8 => Some(CloseCode::INVALID_PAYLOAD),
+            Error::Utf8 | Error::Compression => Some(CloseCode::INVALID_PAYLOAD),
             Error::Capacity(_) => Some(CloseCode::TOO_BIG),
             _ => None,
         }

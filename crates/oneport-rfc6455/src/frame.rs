@@ -22,6 +22,9 @@ use crate::mask::apply_mask;
 
 /// The longest possible frame header: 2 + 8 length bytes + 4 key bytes.
 pub const MAX_HEADER_LEN: usize = 14;
+/// The RSV1 bit in [`FrameHeader::rsv`]: a compressed message's first
+/// frame under permessage-deflate (RFC 7692 §6).
+pub const RSV1: u8 = 0b100;
 /// The largest payload a control frame may carry (§5.5).
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
@@ -80,8 +83,9 @@ impl OpCode {
 pub struct FrameHeader {
     /// Whether this is the final fragment of a message.
     pub fin: bool,
-    /// The RSV1–RSV3 bits, in the low three bits. Always 0 when parsed, as
-    /// no extension is supported.
+    /// The RSV1–RSV3 bits, in the low three bits ([`RSV1`] is 0b100). Only
+    /// bits an extension negotiated are ever parsed (see
+    /// [`FrameHeader::parse_with_rsv`]).
     pub rsv: u8,
     /// The opcode.
     pub opcode: OpCode,
@@ -139,11 +143,25 @@ impl FrameHeader {
     ///
     /// The [`ProtocolError`] for the first rule broken.
     pub fn parse(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
+        Self::parse_with_rsv(buf, 0)
+    }
+
+    /// [`parse`](Self::parse), letting through the RSV bits in `allowed`
+    /// (such as [`RSV1`] once permessage-deflate is negotiated). Which
+    /// frames may carry them is the extension's rule, left to the caller.
+    ///
+    /// # Errors
+    ///
+    /// As for [`parse`](Self::parse), for an RSV bit outside `allowed`.
+    pub fn parse_with_rsv(
+        buf: &[u8],
+        allowed: u8,
+    ) -> Result<Option<(FrameHeader, usize)>, ProtocolError> {
         let Some(&b0) = buf.first() else {
             return Ok(None);
         };
         let rsv = (b0 >> 4) & 0x7;
-        if rsv != 0 {
+        if rsv & !allowed != 0 {
             return Err(ProtocolError::ReservedBits(rsv));
         }
         let opcode = OpCode::from_u8(b0 & 0xF).ok_or(ProtocolError::ReservedOpcode(b0 & 0xF))?;
@@ -194,7 +212,7 @@ impl FrameHeader {
         Ok(Some((
             FrameHeader {
                 fin,
-                rsv: 0,
+                rsv,
                 opcode,
                 mask,
                 payload_len,

@@ -8,6 +8,10 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use sha1::{Digest, Sha1};
 
+use crate::config::Config;
+use crate::deflate::{DeflateAnswerError, DeflateParams, PERMESSAGE_DEFLATE};
+use crate::extension::{Extension, format_extensions, parse_extensions};
+
 /// The GUID appended to the client's key to derive `Sec-WebSocket-Accept`
 /// (§1.3).
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -58,6 +62,9 @@ pub struct UpgradeRequest {
     /// The subprotocols offered in `Sec-WebSocket-Protocol`, in the
     /// client's order of preference.
     pub protocols: Vec<String>,
+    /// The extensions offered in `Sec-WebSocket-Extensions`, in order (see
+    /// [`negotiate`]).
+    pub extensions: Vec<Extension>,
 }
 
 /// Why a handshake failed. On the server, [`status`](HandshakeError::status)
@@ -119,6 +126,9 @@ pub enum HandshakeError {
     /// Client: the server enabled an extension we did not offer.
     #[error("server enabled an extension that was not offered")]
     UnexpectedExtension,
+    /// Client: the server's permessage-deflate answer cannot be taken.
+    #[error("bad permessage-deflate answer: {0}")]
+    BadDeflateAnswer(DeflateAnswerError),
 }
 
 impl HandshakeError {
@@ -246,10 +256,58 @@ pub fn check_request(
     let protocols = tokens(headers, &header::SEC_WEBSOCKET_PROTOCOL)
         .map(str::to_owned)
         .collect();
+    let extensions = parse_extensions(headers)
+        .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
     Ok(UpgradeRequest {
         key: key.to_owned(),
         protocols,
+        extensions,
     })
+}
+
+/// Server: accepts the extensions `config` enables from what the client
+/// offered, adding the answer (`Sec-WebSocket-Extensions`) to `res`, the
+/// 101 from [`response`]. Returns the permessage-deflate parameters to
+/// build the connection with ([`Connection::with_deflate`]), or `None`
+/// when [`Config::deflate`] is off or no offer can be honoured whole.
+///
+/// ```
+/// use http::Request;
+/// use oneport_rfc6455::deflate::DeflateConfig;
+/// use oneport_rfc6455::handshake::{check_request, negotiate, response};
+/// use oneport_rfc6455::{Config, OriginPolicy};
+///
+/// let req = Request::get("/chat")
+///     .header("host", "example.com")
+///     .header("upgrade", "websocket")
+///     .header("connection", "Upgrade")
+///     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+///     .header("sec-websocket-version", "13")
+///     .header("sec-websocket-extensions", "permessage-deflate; client_max_window_bits")
+///     .body(())?;
+/// let up = check_request(&req, &OriginPolicy::SameHost)?;
+/// let mut res = response(&up.key, None);
+/// let config = Config::default().deflate(Some(DeflateConfig::default()));
+/// let agreed = negotiate(&up, &config, &mut res);
+/// assert!(agreed.is_some());
+/// assert_eq!(
+///     res.headers()["sec-websocket-extensions"],
+///     "permessage-deflate; server_no_context_takeover"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`Connection::with_deflate`]: crate::Connection::with_deflate
+pub fn negotiate(
+    req: &UpgradeRequest,
+    config: &Config,
+    res: &mut Response<()>,
+) -> Option<DeflateParams> {
+    let (params, answer) = config.deflate?.accept(&req.extensions)?;
+    let value = HeaderValue::from_str(&format_extensions(&[answer])).ok()?;
+    res.headers_mut()
+        .insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+    Some(params)
 }
 
 /// Checks only the `Origin` header against `policy` (also useful for the
@@ -448,6 +506,18 @@ pub fn client_request(
     Ok((req, key))
 }
 
+/// Client: adds the extension offer `config` makes (permessage-deflate,
+/// when [`Config::deflate`] is set) to a request from [`client_request`].
+pub fn offer_extensions(config: &Config, req: &mut Request<()>) {
+    let Some(deflate) = config.deflate else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&format_extensions(&[deflate.offer()])) {
+        req.headers_mut()
+            .insert(header::SEC_WEBSOCKET_EXTENSIONS, value);
+    }
+}
+
 /// Verifies the server's answer to a request built by [`client_request`]
 /// (§4.1): status 101, `Upgrade: websocket`, `Connection: upgrade`, the
 /// right `Sec-WebSocket-Accept`, no extension, and at most one subprotocol,
@@ -462,6 +532,26 @@ pub fn verify_response(
     key: &str,
     protocols: &[&str],
 ) -> Result<Option<String>, HandshakeError> {
+    verify_response_with(resp, key, protocols, &Config::default()).map(|(p, _)| p)
+}
+
+/// [`verify_response`] for a request that [`offer_extensions`] gave
+/// `config`'s offer: the server may enable permessage-deflate within that
+/// offer and nothing else. Returns the chosen subprotocol and the
+/// permessage-deflate parameters for [`Connection::with_deflate`].
+///
+/// # Errors
+///
+/// As for [`verify_response`], with [`HandshakeError::BadDeflateAnswer`]
+/// for an answer that breaks the offer.
+///
+/// [`Connection::with_deflate`]: crate::Connection::with_deflate
+pub fn verify_response_with(
+    resp: &Response<()>,
+    key: &str,
+    protocols: &[&str],
+    config: &Config,
+) -> Result<(Option<String>, Option<DeflateParams>), HandshakeError> {
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         return Err(HandshakeError::UnexpectedStatus(resp.status()));
     }
@@ -478,15 +568,26 @@ pub fn verify_response(
     if accept != accept_key(key.as_bytes()).as_bytes() {
         return Err(HandshakeError::AcceptMismatch);
     }
-    if tokens(headers, &header::SEC_WEBSOCKET_EXTENSIONS)
-        .next()
-        .is_some()
-    {
-        return Err(HandshakeError::UnexpectedExtension);
-    }
+    let answer = parse_extensions(headers)
+        .map_err(|_| HandshakeError::InvalidHeader("Sec-WebSocket-Extensions"))?;
+    let deflate = match config.deflate {
+        _ if answer.is_empty() => None,
+        Some(offered) => {
+            if answer
+                .iter()
+                .any(|e| !e.name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE))
+            {
+                return Err(HandshakeError::UnexpectedExtension);
+            }
+            offered
+                .check_answer(&answer)
+                .map_err(HandshakeError::BadDeflateAnswer)?
+        }
+        None => return Err(HandshakeError::UnexpectedExtension),
+    };
     let mut chosen = headers.get_all(header::SEC_WEBSOCKET_PROTOCOL).iter();
     let Some(first) = chosen.next() else {
-        return Ok(None);
+        return Ok((None, deflate));
     };
     let name = first
         .to_str()
@@ -495,5 +596,5 @@ pub fn verify_response(
     if chosen.next().is_some() || !protocols.contains(&name) {
         return Err(HandshakeError::UnexpectedProtocol(name.to_owned()));
     }
-    Ok(Some(name.to_owned()))
+    Ok((Some(name.to_owned()), deflate))
 }

@@ -4,9 +4,10 @@
 //! The core ([`Connection`], [`handshake`]) does **no I/O**: it turns bytes
 //! into [`Message`]s and messages into bytes, checks the opening handshake
 //! on `http` types, and leaves sockets, timers and threads to the caller.
-//! Extensions are not applied yet: [`deflate`] decides permessage-deflate
-//! parameters (RFC 7692) from [`extension`] lists, but no handshake enables
-//! it and RSV bits remain a protocol error. Nor does it do TLS (`wss://`
+//! One extension is built in: permessage-deflate (RFC 7692), switched on
+//! with [`Config::deflate`]; [`deflate`] decides its parameters from the
+//! [`extension`] lists of the handshake, and [`Connection`] compresses and
+//! inflates. It does not do TLS (`wss://`
 //! needs a TLS stream from elsewhere, passed to
 //! [`WebSocket::from_raw_socket`]), nor HTTP beyond the upgrade head.
 //!
@@ -95,14 +96,15 @@ pub use crate::config::{
     Config, DEFAULT_CLOSE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE, DEFAULT_WRITE_TIMEOUT, Role,
 };
-pub use crate::conn::{Connection, State};
+pub use crate::conn::{Compress, Connection, State};
 pub use crate::error::{CapacityError, Error, LocalError, ProtocolError};
 pub use crate::frame::{
-    Fin, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_frame,
+    Fin, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, RSV1, encode_frame,
 };
 pub use crate::handshake::{
     GUID, HandshakeError, OriginPolicy, UpgradeRequest, accept_key, check_origin, check_request,
-    client_request, is_upgrade_request, response, select_protocol, verify_response,
+    client_request, is_upgrade_request, negotiate, offer_extensions, response, select_protocol,
+    verify_response, verify_response_with,
 };
 pub use crate::mask::{apply_mask, apply_mask_bytewise};
 pub use crate::message::{Message, Utf8Bytes};

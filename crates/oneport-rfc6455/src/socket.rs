@@ -13,7 +13,8 @@ use tokio::time::{Instant, Sleep};
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::{Config, Role};
-use crate::conn::{Connection, State};
+use crate::conn::{Compress, Connection, State};
+use crate::deflate::DeflateParams;
 use crate::error::Error;
 use crate::message::Message;
 use crate::prepared::PreparedMessage;
@@ -100,11 +101,17 @@ impl<S> fmt::Debug for Core<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
-    fn new(io: S, role: Role, config: Config, leftover: BytesMut) -> Self {
+    fn new(
+        io: S,
+        role: Role,
+        config: Config,
+        deflate: Option<DeflateParams>,
+        leftover: BytesMut,
+    ) -> Self {
         let now = Instant::now();
         Core {
             io,
-            conn: Connection::new(role, config),
+            conn: Connection::with_deflate(role, config, deflate),
             rd: if leftover.is_empty() {
                 BytesMut::new()
             } else {
@@ -136,7 +143,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     /// Queues a frame we decided to send ourselves (pong, close); failures
     /// (already closed) are not the user's business.
     fn queue_internal(&mut self, msg: &Message) {
-        let _ = self.wr.push(&mut self.conn, msg);
+        let _ = self.wr.push(&mut self.conn, msg, Compress::Auto);
     }
 
     /// The outcome is decided: what `recv` reports once the Close the
@@ -410,13 +417,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         Poll::Ready(Ok(()))
     }
 
-    pub(crate) fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
+    pub(crate) fn start_send(&mut self, msg: &Message, compress: Compress) -> Result<(), Error> {
         match self.transport {
             Transport::Open => {}
             Transport::Done => return Err(Error::AlreadyClosed),
             Transport::Stalled => return Err(Error::WriteTimeout),
         }
-        self.wr.push(&mut self.conn, msg)?;
+        self.wr.push(&mut self.conn, msg, compress)?;
         if msg.is_close() && self.conn.state() == State::CloseSent {
             self.deadline = Some(Instant::now() + self.config().close_timeout);
         }
@@ -456,10 +463,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         half: Half,
     ) -> Poll<Result<(), Error>> {
         if self.conn.state() == State::Open {
-            self.start_send(&Message::Close(Some(CloseFrame::new(
-                CloseCode::NORMAL,
-                "",
-            ))))?;
+            self.start_send(
+                &Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))),
+                Compress::Never,
+            )?;
         }
         self.poll_flush(cx, half)
     }
@@ -473,7 +480,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     /// Queues our Close unless the handshake already started.
     fn begin_close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
         if self.conn.state() == State::Open {
-            self.start_send(&Message::Close(frame))?;
+            self.start_send(&Message::Close(frame), Compress::Never)?;
         }
         Ok(())
     }
@@ -553,8 +560,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// holds bytes already read past the HTTP head (the peer's first
     /// frames), or is empty.
     pub fn from_raw_socket(io: S, role: Role, config: Config, leftover: BytesMut) -> Self {
+        Self::from_raw_socket_with(io, role, config, None, leftover)
+    }
+
+    /// [`from_raw_socket`](Self::from_raw_socket) for a handshake that
+    /// agreed on permessage-deflate: `deflate` is what
+    /// [`handshake::negotiate`](crate::handshake::negotiate) (a server) or
+    /// [`handshake::verify_response_with`](crate::handshake::verify_response_with)
+    /// (a client) returned.
+    pub fn from_raw_socket_with(
+        io: S,
+        role: Role,
+        config: Config,
+        deflate: Option<DeflateParams>,
+        leftover: BytesMut,
+    ) -> Self {
         WebSocket {
-            core: Core::new(io, role, config, leftover),
+            core: Core::new(io, role, config, deflate, leftover),
         }
     }
 
@@ -573,8 +595,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// automatic answer to the peer's), [`Error::Local`] for a control
     /// payload over 125 bytes or an invalid close code, or [`Error::Io`].
     pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        self.send_with(msg, Compress::Auto).await
+    }
+
+    /// [`send`](WebSocket::send), choosing whether a data message may be
+    /// compressed where permessage-deflate was negotiated:
+    /// [`Compress::Never`] is the per-message opt-out.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send).
+    pub async fn send_with(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
         poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
-        self.core.start_send(&msg)?;
+        self.core.start_send(&msg, compress)?;
         if self.core.may_defer() {
             return Ok(());
         }
@@ -603,6 +636,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             return Ok(());
         }
         poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
+    }
+
+    /// Queues a message after [`Sink::poll_ready`](futures_sink::Sink::poll_ready)
+    /// said there is room, as `Sink::start_send` does, choosing whether it
+    /// may be compressed.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send).
+    pub fn start_send_with(&mut self, msg: &Message, compress: Compress) -> Result<(), Error> {
+        self.core.start_send(msg, compress)
     }
 
     /// Queues a prepared message after [`Sink::poll_ready`](futures_sink::Sink::poll_ready)
@@ -680,6 +724,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.core.config()
     }
 
+    /// The permessage-deflate parameters the handshake agreed on, if any.
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.core.conn.deflate()
+    }
+
     /// Bytes of outgoing frames not yet written to the stream.
     pub fn write_buffer_len(&self) -> usize {
         self.core.wr.len()
@@ -712,7 +761,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocke
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        self.get_mut().core.start_send(&item)
+        self.get_mut().core.start_send(&item, Compress::Auto)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -315,3 +315,98 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         Ok(None)
     );
 }
+
+fn deflate_on() -> oneport_rfc6455::Config {
+    oneport_rfc6455::Config::default()
+        .deflate(Some(oneport_rfc6455::deflate::DeflateConfig::default()))
+}
+
+#[test]
+fn the_server_answers_the_first_offer_it_can_honour() {
+    use oneport_rfc6455::negotiate;
+    let req = with(
+        "Sec-WebSocket-Extensions",
+        Some(
+            "x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+        ),
+    );
+    let up = check(&req).unwrap();
+    assert_eq!(up.extensions.len(), 3);
+    let mut res = response(&up.key, None);
+    let agreed = negotiate(&up, &deflate_on(), &mut res).expect("the third offer fits");
+    assert_eq!(agreed.own_window_bits, 10);
+    assert_eq!(
+        res.headers()["sec-websocket-extensions"],
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
+    );
+    // Compression off: nothing is answered, whatever is offered.
+    let mut res = response(&up.key, None);
+    assert_eq!(
+        negotiate(&up, &oneport_rfc6455::Config::default(), &mut res),
+        None
+    );
+    assert!(!res.headers().contains_key("sec-websocket-extensions"));
+    // Only offers that cannot be honoured: declined, not half-accepted.
+    let req = with(
+        "Sec-WebSocket-Extensions",
+        Some("permessage-deflate; server_max_window_bits=8, permessage-deflate; bogus"),
+    );
+    let up = check(&req).unwrap();
+    let mut res = response(&up.key, None);
+    assert_eq!(negotiate(&up, &deflate_on(), &mut res), None);
+    assert!(!res.headers().contains_key("sec-websocket-extensions"));
+}
+
+#[test]
+fn a_malformed_extensions_header_is_400() {
+    for bad in [
+        "permessage-deflate;",
+        "permessage-deflate; a=\"unterminated",
+        ";;",
+    ] {
+        let err = check(&with("Sec-WebSocket-Extensions", Some(bad))).unwrap_err();
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[test]
+fn the_client_offers_and_takes_a_fitting_answer() {
+    use oneport_rfc6455::{negotiate, offer_extensions, verify_response_with};
+    let uri: Uri = "ws://example.com/".parse().unwrap();
+    let (mut req, key) = client_request(&uri, &[], &HeaderMap::new()).unwrap();
+    offer_extensions(&deflate_on(), &mut req);
+    assert_eq!(
+        req.headers()["sec-websocket-extensions"],
+        "permessage-deflate; client_no_context_takeover; client_max_window_bits"
+    );
+    let up = check_request(&req, &OriginPolicy::Any).unwrap();
+    let mut res = response(&up.key, None);
+    let server = negotiate(&up, &deflate_on(), &mut res).unwrap();
+    let (_, client) = verify_response_with(&res, &key, &[], &deflate_on()).unwrap();
+    let client = client.expect("agreed");
+    assert_eq!(client.own_context, server.peer_context);
+    assert_eq!(client.peer_context, server.own_context);
+    // A client that offered nothing refuses an extension it is given.
+    assert_eq!(
+        verify_response(&res, &key, &[]),
+        Err(HandshakeError::UnexpectedExtension)
+    );
+    // An answer that breaks the offer is refused.
+    let mut bad = res.clone();
+    bad.headers_mut().insert(
+        "sec-websocket-extensions",
+        HeaderValue::from_static("permessage-deflate; server_max_window_bits=16"),
+    );
+    assert!(matches!(
+        verify_response_with(&bad, &key, &[], &deflate_on()),
+        Err(HandshakeError::BadDeflateAnswer(_))
+    ));
+    bad.headers_mut().insert(
+        "sec-websocket-extensions",
+        HeaderValue::from_static("x-other"),
+    );
+    assert_eq!(
+        verify_response_with(&bad, &key, &[], &deflate_on()),
+        Err(HandshakeError::UnexpectedExtension)
+    );
+}

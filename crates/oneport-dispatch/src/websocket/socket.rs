@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use oneport_rfc6455::deflate::DeflateParams;
 use oneport_rfc6455::{
-    CloseCode, CloseFrame, Half, Message, PreparedMessage, Utf8Bytes, WakerFanout,
+    CloseCode, CloseFrame, Compress, Half, Message, PreparedMessage, Utf8Bytes, WakerFanout,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -84,12 +85,18 @@ impl<S: Transport> Inner<S> {
         }
     }
 
-    fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
+    fn start_send(&mut self, msg: &Message, compress: Compress) -> Result<(), Error> {
         match self {
-            Inner::Rfc6455(ws) => {
-                futures_sink::Sink::start_send(Pin::new(ws), msg.clone()).map_err(rfc6455_err)
-            }
+            Inner::Rfc6455(ws) => ws.start_send_with(msg, compress).map_err(rfc6455_err),
+            // The draft has no extensions.
             Inner::Hybi00(ws) => ws.start_send(msg).map_err(hybi00_err),
+        }
+    }
+
+    fn deflate(&self) -> Option<DeflateParams> {
+        match self {
+            Inner::Rfc6455(ws) => ws.deflate().copied(),
+            Inner::Hybi00(_) => None,
         }
     }
 
@@ -265,8 +272,8 @@ impl<S: Transport> Conn<S> {
         }
     }
 
-    fn start_send(&mut self, msg: &Message) -> Result<(), Error> {
-        self.inner.start_send(msg)?;
+    fn start_send(&mut self, msg: &Message, compress: Compress) -> Result<(), Error> {
+        self.inner.start_send(msg, compress)?;
         if let Message::Close(frame) = msg {
             let frame = frame
                 .clone()
@@ -299,10 +306,10 @@ impl<S: Transport> Conn<S> {
             self.draining = Draining::Yes;
             // If a Close was already sent this fails, and the handshake
             // under way simply finishes.
-            let _ = self.start_send(&Message::Close(Some(status(
-                CloseCode::AWAY,
-                "server shutting down",
-            ))));
+            let _ = self.start_send(
+                &Message::Close(Some(status(CloseCode::AWAY, "server shutting down"))),
+                Compress::Never,
+            );
         }
     }
 
@@ -336,10 +343,10 @@ impl<S: Transport> Conn<S> {
         Ok(())
     }
 
-    async fn feed(&mut self, msg: Message) -> Result<(), Error> {
+    async fn feed(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
         let ready = poll_fn(|cx| self.inner.poll_ready(cx)).await;
         self.note_send_error(ready)?;
-        self.start_send(&msg)
+        self.start_send(&msg, compress)
     }
 
     async fn flush(&mut self) -> Result<(), Error> {
@@ -632,7 +639,29 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// As for [`send`](WebSocket::send).
     pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
-        self.conn()?.feed(msg).await
+        self.conn()?.feed(msg, Compress::Auto).await
+    }
+
+    /// Sends a message, choosing whether it may be compressed where
+    /// permessage-deflate was negotiated: [`Compress::Never`] is the
+    /// per-message opt-out (data already compressed, or secrets that must
+    /// not share a compression context with text an attacker chooses).
+    /// Without the extension, and on hybi-00, it is [`send`](WebSocket::send).
+    ///
+    /// # Errors
+    ///
+    /// As for [`send`](WebSocket::send).
+    pub async fn send_with(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
+        let conn = self.conn()?;
+        conn.feed(msg, compress).await?;
+        conn.flush().await
+    }
+
+    /// The permessage-deflate parameters the handshake agreed on, if any
+    /// (see [`WsOptions::rfc6455`](crate::WsOptions::rfc6455) and
+    /// [`Config::deflate`](oneport_rfc6455::Config::deflate)).
+    pub fn compression(&self) -> Option<DeflateParams> {
+        self.conn.as_ref().and_then(|c| c.inner.deflate())
     }
 
     /// Writes everything queued.
@@ -715,7 +744,7 @@ impl<S: Transport> futures_sink::Sink<Message> for WebSocket<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        self.get_mut().conn()?.start_send(&item)
+        self.get_mut().conn()?.start_send(&item, Compress::Auto)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -738,7 +767,10 @@ impl<S: Transport> futures_sink::Sink<Message> for WebSocket<S> {
 impl<S: Transport> Conn<S> {
     fn poll_close_sink(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.status.is_none() {
-            self.start_send(&Message::Close(Some(status(CloseCode::NORMAL, ""))))?;
+            self.start_send(
+                &Message::Close(Some(status(CloseCode::NORMAL, ""))),
+                Compress::Never,
+            )?;
         }
         self.inner.poll_flush(cx)
     }
@@ -888,6 +920,18 @@ impl<S: Transport> WsSender<S> {
         self.flush().await
     }
 
+    /// Sends a message, choosing whether it may be compressed, as
+    /// [`WebSocket::send_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`].
+    pub async fn send_with(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_ready_half(cx)).await?;
+        self.start_send_half(&msg, compress)?;
+        self.flush().await
+    }
+
     /// Sends a text message.
     ///
     /// # Errors
@@ -919,7 +963,7 @@ impl<S: Transport> WsSender<S> {
     /// As [`WebSocket::send`].
     pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
         poll_fn(|cx| self.poll_ready_half(cx)).await?;
-        self.start_send_half(&msg)
+        self.start_send_half(&msg, Compress::Auto)
     }
 
     /// Writes everything queued.
@@ -951,7 +995,7 @@ impl<S: Transport> WsSender<S> {
             .ok_or_else(gone)?;
         poll_fn(|cx| self.poll_ready_half(cx)).await?;
         if !self.is_closed() {
-            self.start_send_half(&Message::Close(Some(frame)))?;
+            self.start_send_half(&Message::Close(Some(frame)), Compress::Never)?;
         }
         tokio::time::timeout(limit, self.flush())
             .await
@@ -967,9 +1011,9 @@ impl<S: Transport> WsSender<S> {
         )
     }
 
-    fn start_send_half(&self, msg: &Message) -> Result<(), Error> {
+    fn start_send_half(&self, msg: &Message, compress: Compress) -> Result<(), Error> {
         match self.shared.lock().as_deref_mut() {
-            Some(conn) => conn.start_send(msg),
+            Some(conn) => conn.start_send(msg, compress),
             None => Err(gone()),
         }
     }
@@ -1001,7 +1045,7 @@ impl<S: Transport> futures_sink::Sink<Message> for WsSender<S> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        self.start_send_half(&item)
+        self.start_send_half(&item, Compress::Auto)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -93,15 +93,21 @@ where
         Err(res) => return Outcome::Response(res),
     };
     let mut head = oneport_rfc6455::response(&checked.key, protocol.as_deref());
+    let config = options.rfc6455.clone();
+    let deflate = oneport_rfc6455::negotiate(&checked, &config, &mut head);
     head.headers_mut().extend(extra);
     drop(checked);
-    let config = options.rfc6455.clone();
     let (parts, _body) = req.into_parts();
     // The server writes the `101`; the takeover starts on a switched
     // connection.
     Outcome::Upgrade(Upgrade::new(head, move |up| async move {
-        let ws =
-            oneport_rfc6455::WebSocket::from_raw_socket(up.io, Role::Server, config, up.leftover);
+        let ws = oneport_rfc6455::WebSocket::from_raw_socket_with(
+            up.io,
+            Role::Server,
+            config,
+            deflate,
+            up.leftover,
+        );
         serve(
             Engine::rfc6455(ws),
             protocol,

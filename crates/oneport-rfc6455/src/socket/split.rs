@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::Core;
 use super::fanout::Half;
 use crate::close::CloseFrame;
+use crate::conn::Compress;
 use crate::error::Error;
 use crate::message::Message;
 
@@ -81,8 +82,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsSender<S> {
     ///
     /// As [`WebSocket::send`](crate::WebSocket::send).
     pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        self.send_with(msg, Compress::Auto).await
+    }
+
+    /// [`send`](Self::send), choosing whether the message may be
+    /// compressed, as [`WebSocket::send_with`](crate::WebSocket::send_with).
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send`](crate::WebSocket::send).
+    pub async fn send_with(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
         poll_fn(|cx| lock(&self.shared).poll_ready(cx, Half::Sender)).await?;
-        lock(&self.shared).start_send(&msg)?;
+        lock(&self.shared).start_send(&msg, compress)?;
         self.flush().await
     }
 
@@ -131,7 +142,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WsSender
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        lock(&self.shared).start_send(&item)
+        lock(&self.shared).start_send(&item, Compress::Auto)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

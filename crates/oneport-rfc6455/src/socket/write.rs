@@ -7,13 +7,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use oneport_http1::ChunkQueue;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::fanout::{Half, WakerFanout};
 use crate::config::Role;
-use crate::conn::Connection;
+use crate::conn::{Compress, Connection};
 use crate::error::Error;
 use crate::frame::{Fin, OpCode};
 use crate::message::Message;
@@ -41,8 +41,24 @@ impl WriteQueue {
         self.chunks.len() + self.staging.len()
     }
 
-    /// Encodes `msg` at the end of the queue.
-    pub(crate) fn push(&mut self, conn: &mut Connection, msg: &Message) -> Result<(), Error> {
+    /// Encodes `msg` at the end of the queue, compressed if the connection
+    /// negotiated deflate and `compress` lets it.
+    pub(crate) fn push(
+        &mut self,
+        conn: &mut Connection,
+        msg: &Message,
+        compress: Compress,
+    ) -> Result<(), Error> {
+        if let Some((header, payload)) = conn.deflate_message(msg, compress)? {
+            if conn.role() == Role::Server && payload.len() >= ZERO_COPY_MIN {
+                header.encode(&mut self.staging);
+                self.seal();
+                self.chunks.push(Bytes::from(payload));
+            } else {
+                conn.put_frame(header, &payload, &mut self.staging);
+            }
+            return Ok(());
+        }
         let large = match msg {
             Message::Binary(b) if b.len() >= ZERO_COPY_MIN => Some((OpCode::Binary, b)),
             Message::Text(t) if t.len() >= ZERO_COPY_MIN => Some((OpCode::Text, t.as_bytes())),
@@ -69,11 +85,26 @@ impl WriteQueue {
         prepared: &PreparedMessage,
     ) -> Result<(), Error> {
         if conn.role() == Role::Client {
-            return self.push(conn, prepared.message());
+            return self.push(conn, prepared.message(), Compress::Auto);
         }
-        let _header = conn.prepare(prepared.opcode(), Fin::Final, prepared.payload_len())?;
+        let frame = match conn.fresh_deflate(prepared.payload_len()) {
+            // Compressed once for every connection with this window and
+            // level, from a fresh context as this one compresses.
+            Some((bits, level)) => {
+                conn.prepare(prepared.opcode(), Fin::Final, prepared.payload_len())?;
+                prepared.deflated_frame(bits, level)?
+            }
+            // A kept context is this connection's own: compress here.
+            None if conn.deflate().is_some() => {
+                return self.push(conn, prepared.message(), Compress::Auto);
+            }
+            None => {
+                conn.prepare(prepared.opcode(), Fin::Final, prepared.payload_len())?;
+                prepared.frame().clone()
+            }
+        };
         self.seal();
-        self.chunks.push(prepared.frame().clone());
+        self.chunks.push(frame);
         Ok(())
     }
 
@@ -135,5 +166,60 @@ impl WriteQueue {
         let waker = Waker::from(Arc::clone(wakers));
         let mut cx = Context::from_waker(&waker);
         Pin::new(io).poll_shutdown(&mut cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Buf;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::deflate::{ContextTakeover, DeflateConfig, DeflateParams};
+
+    fn server(own: ContextTakeover) -> Connection {
+        let params = DeflateParams {
+            own_context: own,
+            peer_context: ContextTakeover::Keep,
+            own_window_bits: 15,
+            peer_window_bits: 15,
+        };
+        let config = Config::default().deflate(Some(DeflateConfig::default()));
+        Connection::with_deflate(Role::Server, config, Some(params))
+    }
+
+    /// Where the first queued chunk's bytes live.
+    fn first_chunk(q: &mut WriteQueue) -> (*const u8, Vec<u8>) {
+        q.seal();
+        let chunk = q.chunks.chunk();
+        (chunk.as_ptr(), chunk.to_vec())
+    }
+
+    #[test]
+    fn a_prepared_message_is_compressed_once_for_fresh_contexts() {
+        let prepared = PreparedMessage::new(Message::text("tick ".repeat(1000))).unwrap();
+        let copy = prepared.clone();
+        let mut queues = Vec::new();
+        for p in [&prepared, &copy, &prepared] {
+            let mut conn = server(ContextTakeover::Reset);
+            let mut q = WriteQueue::default();
+            q.push_prepared(&mut conn, p).unwrap();
+            queues.push(first_chunk(&mut q));
+        }
+        let (ptr, bytes) = &queues[0];
+        assert_eq!(bytes[0], 0xC1, "compressed: RSV1 and text");
+        assert!(bytes.len() < 200, "{}", bytes.len());
+        for (p, b) in &queues[1..] {
+            assert_eq!(p, ptr, "the same allocation, not a second compression");
+            assert_eq!(b, bytes);
+        }
+        // A kept context compresses on its own connection, into its own
+        // bytes (the same ones for a first message).
+        let mut conn = server(ContextTakeover::Keep);
+        let mut q = WriteQueue::default();
+        q.push_prepared(&mut conn, &prepared).unwrap();
+        let (own_ptr, own) = first_chunk(&mut q);
+        assert_ne!(own_ptr, *ptr);
+        assert_eq!(&own, bytes);
     }
 }
