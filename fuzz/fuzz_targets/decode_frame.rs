@@ -1,5 +1,7 @@
 //! Feeds arbitrary bytes to a server-side RFC 6455 connection with small
-//! limits, in chunks whose size comes from the first input byte.
+//! limits, in chunks whose size comes from the first input byte; its top
+//! bit switches permessage-deflate on (both contexts kept), so compressed
+//! frames are inflated under the same limits.
 //!
 //! Invariants: never panics; every error names a close code; splitting the
 //! input never changes the outcome; received messages respect the limits and
@@ -8,6 +10,7 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
+use oneport_rfc6455::deflate::{ContextTakeover, DeflateParams};
 use oneport_rfc6455::{CloseCode, Config, Connection, Message, Role};
 
 const MAX_FRAME: usize = 4096;
@@ -25,8 +28,15 @@ fn config() -> Config {
         .max_message_size(MAX_MESSAGE)
 }
 
-fn run(input: &[u8], chunk: usize) -> Outcome {
-    let mut conn = Connection::new(Role::Server, config());
+const DEFLATE: DeflateParams = DeflateParams {
+    own_context: ContextTakeover::Keep,
+    peer_context: ContextTakeover::Keep,
+    own_window_bits: 15,
+    peer_window_bits: 15,
+};
+
+fn run(input: &[u8], chunk: usize, deflate: Option<DeflateParams>) -> Outcome {
+    let mut conn = Connection::with_deflate(Role::Server, config(), deflate);
     let mut buf = BytesMut::new();
     let mut messages = Vec::new();
     for piece in input.chunks(chunk) {
@@ -76,8 +86,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let chunk = usize::from(first % 64) + 1;
-    let chunked = run(input, chunk);
-    let whole = run(input, input.len().max(1));
+    let deflate = (first & 0x80 != 0).then_some(DEFLATE);
+    let chunked = run(input, chunk, deflate);
+    let whole = run(input, input.len().max(1), deflate);
     assert_eq!(chunked, whole, "outcome depends on how the input is split");
 
     // What was received re-encodes (server to client) to the same messages.

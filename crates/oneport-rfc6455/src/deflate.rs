@@ -8,9 +8,11 @@
 //! - an offer with an unknown, repeated or out-of-range parameter is
 //!   declined, never half-accepted;
 //! - `server_no_context_takeover` in an offer must be echoed;
-//! - `server_max_window_bits=N` is answered with N or less, and declined
-//!   when our compressor cannot go that low (it supports 9 to 15: zlib-style
-//!   raw deflate has no 8-bit window);
+//! - `server_max_window_bits=N` is answered with N or less. zlib-style raw
+//!   deflate has no 8-bit window (zlib and zlib-rs refuse it, or silently
+//!   use 9, which would break the promise); an 8-bit window is honoured by
+//!   sending stored blocks, which refer back to nothing, so the offer is
+//!   kept whole rather than declined;
 //! - `client_max_window_bits` may be answered only if it was offered, and
 //!   then always with a value.
 //!
@@ -19,7 +21,9 @@
 
 mod codec;
 
-pub(crate) use codec::{Codec, compress_fresh};
+pub(crate) use codec::Codec;
+#[cfg(feature = "tokio")]
+pub(crate) use codec::compress_fresh;
 
 use crate::extension::Extension;
 
@@ -30,7 +34,8 @@ pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
 pub const MAX_WINDOW_BITS: u8 = 15;
 /// The smallest window a peer may announce (RFC 7692 §7.1.2).
 pub const MIN_WINDOW_BITS: u8 = 8;
-/// The smallest window this crate compresses with.
+/// The smallest window this crate compresses with; a window of
+/// [`MIN_WINDOW_BITS`] (8) is honoured with stored blocks (level 0).
 pub const MIN_COMPRESS_WINDOW_BITS: u8 = 9;
 /// Default for [`DeflateConfig::level`]: 6, zlib's own default, which
 /// browsers and Node's `ws` use too.
@@ -213,9 +218,6 @@ impl DeflateConfig {
         if let Some(n) = o.server_max_window_bits {
             own_bits = own_bits.min(n);
         }
-        if own_bits < MIN_COMPRESS_WINDOW_BITS {
-            return None;
-        }
         let own_context = if o.server_no_context_takeover {
             ContextTakeover::Reset
         } else {
@@ -291,7 +293,7 @@ impl DeflateConfig {
         }
         let own_bits = self
             .own_max_window_bits
-            .clamp(MIN_COMPRESS_WINDOW_BITS, MAX_WINDOW_BITS);
+            .clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
         let own_value = (own_bits < MAX_WINDOW_BITS).then(|| own_bits.to_string());
         params.push((CLIENT_MAX_WINDOW_BITS.to_owned(), own_value));
         Extension {
@@ -331,19 +333,12 @@ impl DeflateConfig {
         }
         let offered_own_bits = self
             .own_max_window_bits
-            .clamp(MIN_COMPRESS_WINDOW_BITS, MAX_WINDOW_BITS);
+            .clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
         let own_bits = match a.client_max_window_bits {
             None => offered_own_bits,
             Some(None) => {
                 return Err(DeflateAnswerError::BadParameter(
                     CLIENT_MAX_WINDOW_BITS.to_owned(),
-                ));
-            }
-            Some(Some(n)) if n < MIN_COMPRESS_WINDOW_BITS => {
-                // We cannot compress with an 8-bit window; RFC 7692 §7.1.2.2
-                // leaves the client only failing.
-                return Err(DeflateAnswerError::BreaksOffer(
-                    "client window below 9 bits",
                 ));
             }
             Some(Some(n)) => n.min(offered_own_bits),
@@ -476,6 +471,23 @@ mod tests {
     }
 
     #[test]
+    fn an_eight_bit_window_is_honoured_not_declined() {
+        let (p, text) = answer(
+            rfc_default(),
+            "permessage-deflate; server_max_window_bits=8",
+        )
+        .unwrap();
+        assert_eq!(p.own_window_bits, 8);
+        assert_eq!(text, "permessage-deflate; server_max_window_bits=8");
+        let client = rfc_default();
+        let agreed = client
+            .check_answer(&list("permessage-deflate; client_max_window_bits=8"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(agreed.own_window_bits, 8);
+    }
+
+    #[test]
     fn declines_a_bad_offer_and_takes_the_next() {
         for bad in [
             "permessage-deflate; server_max_window_bits",
@@ -486,8 +498,6 @@ mod tests {
             "permessage-deflate; server_no_context_takeover=1",
             "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
             "permessage-deflate; mystery",
-            // Our compressor has no 8-bit window: decline, never half-accept.
-            "permessage-deflate; server_max_window_bits=8",
         ] {
             assert_eq!(answer(rfc_default(), bad), None, "{bad}");
             let (p, text) = answer(
@@ -558,10 +568,6 @@ mod tests {
                 "value",
             ),
             (
-                "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=8",
-                "8",
-            ),
-            (
                 "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; x=1",
                 "unknown",
             ),
@@ -600,14 +606,9 @@ mod tests {
                                 ..DeflateConfig::default()
                             },
                         ] {
-                            let Some((s, answer)) = server.accept(&[client.offer()]) else {
-                                // Only a server window below 9 may be refused.
-                                assert_eq!(
-                                    peer_max_window_bits, 8,
-                                    "{client:?} declined by {server:?}"
-                                );
-                                continue;
-                            };
+                            let (s, answer) = server
+                                .accept(&[client.offer()])
+                                .unwrap_or_else(|| panic!("{client:?} declined by {server:?}"));
                             let c = client
                                 .check_answer(&[answer])
                                 .expect("the client takes the server's answer")

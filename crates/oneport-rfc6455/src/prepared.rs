@@ -4,9 +4,12 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 
+#[cfg(feature = "tokio")]
 use crate::deflate::compress_fresh;
 use crate::error::{Error, LocalError};
-use crate::frame::{Fin, FrameHeader, OpCode, RSV1};
+#[cfg(feature = "tokio")]
+use crate::frame::RSV1;
+use crate::frame::{Fin, FrameHeader, OpCode};
 use crate::message::Message;
 
 /// A text or binary message encoded once as a server's frame (unmasked,
@@ -38,7 +41,9 @@ pub struct PreparedMessage {
     message: Message,
     frame: Bytes,
     /// The compressed frame, with the window bits and level it was made
-    /// with; shared by the clones.
+    /// with; shared by the clones. Only sockets (the `tokio` feature) send
+    /// prepared messages.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     deflated: Arc<OnceLock<(u8, u32, Bytes)>>,
 }
 
@@ -78,6 +83,7 @@ impl PreparedMessage {
     /// level (RSV1 set), made once for the first window and level asked
     /// and shared by the clones; another window or level is compressed
     /// each time it is asked for.
+    #[cfg(feature = "tokio")]
     pub(crate) fn deflated_frame(&self, window_bits: u8, level: u32) -> Result<Bytes, Error> {
         if let Some((bits, lvl, frame)) = self.deflated.get() {
             if (*bits, *lvl) == (window_bits, level) {
@@ -96,6 +102,7 @@ impl PreparedMessage {
         }
     }
 
+    #[cfg(feature = "tokio")]
     fn deflate(&self, window_bits: u8, level: u32) -> Result<Bytes, Error> {
         let data: &[u8] = match &self.message {
             Message::Text(t) => t.as_bytes(),
@@ -121,6 +128,7 @@ impl PreparedMessage {
         &self.frame
     }
 
+    #[cfg(feature = "tokio")]
     pub(crate) fn opcode(&self) -> OpCode {
         match self.message {
             Message::Text(_) => OpCode::Text,

@@ -327,7 +327,7 @@ fn the_server_answers_the_first_offer_it_can_honour() {
     let req = with(
         "Sec-WebSocket-Extensions",
         Some(
-            "x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+            "x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=7, permessage-deflate; server_max_window_bits=10; client_max_window_bits",
         ),
     );
     let up = check(&req).unwrap();
@@ -349,7 +349,7 @@ fn the_server_answers_the_first_offer_it_can_honour() {
     // Only offers that cannot be honoured: declined, not half-accepted.
     let req = with(
         "Sec-WebSocket-Extensions",
-        Some("permessage-deflate; server_max_window_bits=8, permessage-deflate; bogus"),
+        Some("permessage-deflate; server_max_window_bits=16, permessage-deflate; bogus"),
     );
     let up = check(&req).unwrap();
     let mut res = response(&up.key, None);

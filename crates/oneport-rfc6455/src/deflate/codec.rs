@@ -33,6 +33,16 @@ fn window(bits: u8) -> u8 {
     bits.clamp(MIN_COMPRESS_WINDOW_BITS, MAX_WINDOW_BITS)
 }
 
+/// The level to compress with under a window: below 9 bits, level 0,
+/// whose stored blocks refer back to nothing and so fit any window.
+fn level_for(bits: u8, level: u32) -> u32 {
+    if bits < MIN_COMPRESS_WINDOW_BITS {
+        0
+    } else {
+        level
+    }
+}
+
 thread_local! {
     /// One reset compressor per thread, with its window and level.
     static SPARE_DEFLATE: RefCell<Option<(u8, u32, Compress)>> = const { RefCell::new(None) };
@@ -90,6 +100,7 @@ fn give_decompressor(bits: u8, mut d: Decompress) {
 /// none would: the bytes are the same for every peer with this window and
 /// level, which is what lets a broadcast compress once.
 pub(crate) fn compress_fresh(input: &[u8], window_bits: u8, level: u32) -> Result<Vec<u8>, Error> {
+    let level = level_for(window_bits, level);
     let bits = window(window_bits);
     let mut c = take_compressor(bits, level);
     let mut out = Vec::new();
@@ -228,11 +239,11 @@ impl Codec {
 
     /// Compresses one message, without the tail.
     pub(crate) fn compress(&mut self, input: &[u8]) -> Result<Vec<u8>, Error> {
-        let bits = window(self.params.own_window_bits);
         if self.compresses_fresh() {
-            return compress_fresh(input, bits, self.level);
+            return compress_fresh(input, self.params.own_window_bits, self.level);
         }
-        let level = self.level;
+        let level = level_for(self.params.own_window_bits, self.level);
+        let bits = window(self.params.own_window_bits);
         let c = self.compressor.get_or_insert_with(|| {
             Compress::new_with_window_bits(Compression::new(level), false, bits)
         });
@@ -386,6 +397,29 @@ mod tests {
         let wire = tx.compress(&vec![0u8; limit]).unwrap();
         rx.inflate(&wire, limit).unwrap();
         assert_eq!(rx.finish(limit).unwrap().1.len(), limit);
+    }
+
+    #[test]
+    fn an_eight_bit_window_sends_stored_blocks() {
+        for own in [KEEP, RESET] {
+            let p = DeflateParams {
+                own_window_bits: 8,
+                ..params(own, KEEP)
+            };
+            let mut tx = Codec::new(p, 9, 0);
+            let msg = b"abcabcabcabcabcabcabcabcabcabc".repeat(50);
+            for _ in 0..2 {
+                let wire = tx.compress(&msg).unwrap();
+                // Stored blocks: each a 5-byte header (type 00), then the
+                // bytes as they are.
+                assert!(wire.len() >= msg.len(), "{own:?}: {} bytes", wire.len());
+                assert_eq!(wire[0], 0x00, "{own:?}: a stored block");
+                assert_eq!(&wire[5..105], &msg[..100], "{own:?}");
+                let mut rx = Codec::new(params(KEEP, KEEP), 6, 0);
+                rx.inflate(&wire, usize::MAX).unwrap();
+                assert_eq!(rx.finish(usize::MAX).unwrap().1, msg);
+            }
+        }
     }
 
     #[test]
