@@ -6,6 +6,7 @@
 //! cargo run --release --example autobahn_client -- ws://127.0.0.1:9001 [AGENT]
 //! ```
 
+use oneport::ws::deflate::DeflateConfig;
 use oneport::ws::{Config, ConnectOptions, Message, connect_with};
 
 const AGENT_DEFAULT: &str = "oneport";
@@ -48,8 +49,14 @@ async fn main() {
 }
 
 fn options() -> ConnectOptions {
-    // Cases 9.x send 16 MiB messages; the defaults allow 64 MiB.
-    ConnectOptions::default().config(Config::default())
+    // Cases 9.x send 16 MiB messages; the defaults allow 64 MiB. Cases 12
+    // and 13 need permessage-deflate; every message is compressed, however
+    // short, so that each size the cases send goes through the compressor.
+    let deflate = DeflateConfig {
+        min_size: 0,
+        ..DeflateConfig::default()
+    };
+    ConnectOptions::default().config(Config::default().deflate(Some(deflate)))
 }
 
 async fn case_count(base: &str) -> Result<u32, Box<dyn std::error::Error>> {

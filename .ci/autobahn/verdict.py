@@ -6,7 +6,8 @@ A case passes only when `behavior` is OK or INFORMATIONAL and
 WRONG CODE, UNCLEAN and cases that never reported are failures.
 
 usage: verdict.py INDEX_JSON AGENT EXPECTED_COUNT [MARKDOWN_OUT]
-Prints one line per failing case, a table by case group, and last the line
+Prints one line per failing case (and a line if the count is not
+EXPECTED_COUNT, either way), a table by case group, and last the line
 "autobahn: N passed, M failed". Exit status 0 only when M is 0.
 """
 import collections
@@ -55,6 +56,10 @@ def main():
     if missing > 0:
         print(f"FAIL: {missing} cases never reported (expected {expected})")
         failed += missing
+    elif missing < 0:
+        # More cases than asked for: the case list is not what it claims.
+        print(f"FAIL: {-missing} cases more than the {expected} expected")
+        failed += 1
     header = "| group | cases | " + " | ".join(["OK", "INFORMATIONAL", "NON-STRICT", "FAILED", "other"]) + " |"
     rows = [header, "|---|---|---|---|---|---|---|"]
     for g, c in by_group.items():

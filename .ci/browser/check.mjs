@@ -1,8 +1,8 @@
 // Loads the demo's page in headless Chromium (Debian's package, driven by
 // playwright-core) and checks what a person would see: the page's WebSocket
-// echoes what is typed and sent, its EventSource shows published events
-// (including multi-line data), and a refused cross-origin WebSocket does
-// not open. usage: node check.mjs HOST:PORT [CHROMIUM]
+// echoes what is typed and sent over a permessage-deflate connection (a
+// 1 MiB message too), its EventSource shows published events (including
+// multi-line data), and a refused cross-origin WebSocket does not open. usage: node check.mjs HOST:PORT [CHROMIUM]
 import { chromium } from "playwright-core";
 
 const target = process.argv[2];
@@ -38,6 +38,37 @@ try {
   await page.waitForFunction((t) => [...document.querySelectorAll("#ws-log li")].some((li) => li.textContent === t), typed, { timeout: 10000 })
     .then(() => check("WebSocket echo through the page's form", true),
       (e) => check("WebSocket echo through the page's form", false, e.message));
+
+  // permessage-deflate: the page's socket negotiated it (Chromium offers
+  // it), and large messages come back unchanged through the compressor.
+  const extensions = await page.evaluate(() => socket.extensions);
+  check("the page's WebSocket negotiated permessage-deflate",
+    extensions.startsWith("permessage-deflate"), JSON.stringify(extensions));
+  const compressed = await page.evaluate(() => new Promise((resolve) => {
+    const ws = new WebSocket(socket.url);
+    const unit = '{"user":"ada","text":"hello ✓ the same words again"} ';
+    const big = unit.repeat(Math.ceil((1 << 20) / unit.length));
+    const bytes = new Uint8Array(256 * 1024).map((_, i) => (i * 31) % 251);
+    const got = [];
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => { ws.send(big); ws.send(bytes); };
+    ws.onmessage = (e) => {
+      got.push(e.data);
+      if (got.length < 2) return;
+      const back = new Uint8Array(got[1]);
+      resolve({
+        extensions: ws.extensions,
+        text: got[0] === big,
+        binary: back.length === bytes.length && back.every((b, i) => b === bytes[i]),
+      });
+      ws.close(1000);
+    };
+    ws.onerror = () => resolve({ extensions: ws.extensions, text: false, binary: false });
+    setTimeout(() => resolve({ extensions: ws.extensions, text: "timeout", binary: "timeout" }), 20000);
+  }));
+  check("a 1 MiB text and a 256 KiB binary message echo unchanged, compressed",
+    compressed.text === true && compressed.binary === true && compressed.extensions.startsWith("permessage-deflate"),
+    JSON.stringify(compressed));
 
   // Published events appear in the page's event log.
   await page.waitForFunction(() => events.readyState === EventSource.OPEN);

@@ -194,10 +194,11 @@ pub(crate) struct Codec {
     params: DeflateParams,
     level: u32,
     min_size: usize,
-    /// Kept between messages only under context takeover.
-    compressor: Option<Compress>,
+    /// Kept between messages only under context takeover. Boxed, as the
+    /// decompressor: a connection that never compresses pays a pointer.
+    compressor: Option<Box<Compress>>,
     /// Kept between messages only under the peer's context takeover.
-    decompressor: Option<Decompress>,
+    decompressor: Option<Box<Decompress>>,
     /// The message being inflated.
     out: Vec<u8>,
     /// The peer ended its deflate stream within this message.
@@ -245,7 +246,11 @@ impl Codec {
         let level = level_for(self.params.own_window_bits, self.level);
         let bits = window(self.params.own_window_bits);
         let c = self.compressor.get_or_insert_with(|| {
-            Compress::new_with_window_bits(Compression::new(level), false, bits)
+            Box::new(Compress::new_with_window_bits(
+                Compression::new(level),
+                false,
+                bits,
+            ))
         });
         let mut out = Vec::new();
         compress_into(c, input, &mut out)?;
@@ -264,7 +269,7 @@ impl Codec {
         let bits = window(self.params.peer_window_bits);
         let d = self
             .decompressor
-            .get_or_insert_with(|| take_decompressor(bits));
+            .get_or_insert_with(|| Box::new(take_decompressor(bits)));
         self.ended = inflate_into(d, input, &mut self.out, limit)?;
         Ok(start)
     }
@@ -287,7 +292,7 @@ impl Codec {
             self.ended = false;
         } else if self.params.peer_context == ContextTakeover::Reset {
             if let Some(d) = self.decompressor.take() {
-                give_decompressor(bits, d);
+                give_decompressor(bits, *d);
             }
         }
         Ok((start, message))
