@@ -16,8 +16,13 @@
 //! The first line on standard output is `listening on ADDR`. SIGINT or
 //! SIGTERM stops the server gracefully: WebSockets are closed with 1001 and
 //! event streams end. Logs go to standard error (`RUST_LOG=info` for more).
+//!
+//! With `--tls-cert FILE --tls-key FILE` (PEM) everything is served over
+//! TLS on the same port: `https://`, `wss://`, the event stream. SIGHUP
+//! reads the two files again: new connections get the new certificate,
+//! open ones keep theirs.
 
-use oneport::dispatch::Server;
+use oneport::dispatch::{Server, TlsConfig};
 use oneport::sse::{Hub, HubConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -33,11 +38,23 @@ async fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let addr = parse_addr();
+    let args = parse_args();
     let hub = Hub::new(HubConfig::default());
     let site = demo_site::site(hub.clone());
 
-    let server = Server::builder().bind(addr.as_str()).await?;
+    let mut builder = Server::builder();
+    if let Some((cert, key)) = &args.tls {
+        let tls = match TlsConfig::from_pem_files(cert, key) {
+            Ok(tls) => tls,
+            Err(e) => {
+                eprintln!("demo: {e}");
+                std::process::exit(1)
+            }
+        };
+        builder.tls(tls.clone());
+        tokio::spawn(reload_on_hangup(tls));
+    }
+    let server = builder.bind(args.addr.as_str()).await?;
     println!("listening on {}", server.local_addr());
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
@@ -48,24 +65,57 @@ async fn main() -> std::io::Result<()> {
     server.serve(site).await
 }
 
-fn parse_addr() -> String {
+struct Args {
+    addr: String,
+    /// The certificate and key files, when serving TLS.
+    tls: Option<(String, String)>,
+}
+
+fn parse_args() -> Args {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:8080".to_owned();
+    let (mut cert, mut key) = (None, None);
     while let Some(a) = args.next() {
+        let value = args.next().unwrap_or_else(|| usage());
         match a.as_str() {
-            "--addr" => match args.next() {
-                Some(v) => addr = v,
-                None => usage(),
-            },
+            "--addr" => addr = value,
+            "--tls-cert" => cert = Some(value),
+            "--tls-key" => key = Some(value),
             _ => usage(),
         }
     }
-    addr
+    let tls = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => usage(),
+    };
+    Args { addr, tls }
 }
 
 fn usage() -> ! {
-    eprintln!("usage: demo [--addr HOST:PORT]");
+    eprintln!("usage: demo [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]");
     std::process::exit(2)
+}
+
+/// Reads the certificate and key again on each SIGHUP.
+async fn reload_on_hangup(tls: TlsConfig) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::warn!("TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS reload failed; the old certificate stays")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tls);
 }
 
 async fn wait_for_signal() {

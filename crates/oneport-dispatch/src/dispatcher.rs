@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::stream::{Security, ServerStream};
 use bytes::{Bytes, BytesMut};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::Body;
@@ -92,9 +92,15 @@ pub struct Context {
     pub(crate) peer: SocketAddr,
     pub(crate) local: SocketAddr,
     pub(crate) shutdown: Shutdown,
+    pub(crate) security: Security,
 }
 
 impl Context {
+    /// Whether the connection is TLS (`https://`, `wss://`) or plain.
+    pub fn security(&self) -> Security {
+        self.security
+    }
+
     /// The client's address.
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
@@ -157,8 +163,8 @@ impl Shutdown {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Upgraded {
-    /// The socket.
-    pub io: TcpStream,
+    /// The connection: TCP, or TLS over TCP.
+    pub io: ServerStream,
     /// The client's address.
     pub peer: SocketAddr,
     /// Bytes the server had already read past the request head.

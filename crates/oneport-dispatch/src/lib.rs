@@ -74,6 +74,9 @@ mod server;
 mod servlet;
 mod sse;
 mod standalone;
+mod stream;
+#[cfg(feature = "tls")]
+mod tls;
 pub mod topics;
 mod websocket;
 
@@ -94,6 +97,9 @@ pub use server::{
 pub use servlet::{IntoResponse, Servlet, ServletFn, markers, servlet};
 pub use sse::{SseDispatcher, SseOptions, sse, topic_events};
 pub use standalone::{Serving, sse_serve, ws_serve};
+pub use stream::{Security, ServerStream};
+#[cfg(feature = "tls")]
+pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, TlsConfig, TlsError};
 pub use websocket::{
     Handler, Prepared, ServiceMapper, Subprotocol, Transport, UpgradeCheck, WebSocket,
     WebSocketDispatcher, WsOptions, WsReceiver, WsSender, WsVersion, is_websocket_request,

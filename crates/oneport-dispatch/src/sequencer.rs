@@ -96,6 +96,7 @@ mod tests {
             peer: addr,
             local: addr,
             shutdown: Shutdown::never(),
+            security: crate::Security::Plain,
         }
     }
 

@@ -27,6 +27,20 @@ use tracing::{debug, info, warn};
 
 use self::http::serve_connection;
 use crate::dispatcher::{Context, Dispatcher, Shutdown};
+use crate::stream::ServerStream;
+
+/// The accepted connection as the server speaks on it: TLS once its
+/// handshake is done, when the server has a certificate.
+#[allow(clippy::unused_async)] // awaits only with the `tls` feature
+async fn open(tcp: tokio::net::TcpStream, config: &Config) -> io::Result<ServerStream> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        let _ = tcp.set_nodelay(true);
+        return tls.accept(tcp).await;
+    }
+    let _ = config;
+    Ok(ServerStream::Tcp(tcp))
+}
 
 /// Default for [`Builder::header_read_timeout`]: 10 seconds.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,6 +65,8 @@ pub(crate) struct Config {
     pub(crate) write_timeout: Duration,
     pub(crate) max_connections: usize,
     pub(crate) shutdown_grace: Duration,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for Config {
@@ -63,6 +79,8 @@ impl Default for Config {
             write_timeout: DEFAULT_WRITE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -151,6 +169,21 @@ impl Builder {
     pub fn max_connections(&mut self, n: usize) -> &mut Self {
         assert!(n > 0, "max_connections must be at least 1");
         self.config.max_connections = n;
+        self
+    }
+
+    /// Serves every connection over TLS with this certificate (the `tls`
+    /// feature): HTTP, event streams and both WebSocket versions, all on
+    /// the one port, as `https://` and `wss://`. Keep a clone of `tls` to
+    /// [`reload`](crate::TlsConfig::reload) the certificate later. Each
+    /// handshake runs on its connection's task, under
+    /// [`TlsConfig::handshake_timeout`](crate::TlsConfig::handshake_timeout),
+    /// so that a client that stalls or sends garbage delays no one.
+    ///
+    /// Default is none: plain TCP.
+    #[cfg(feature = "tls")]
+    pub fn tls(&mut self, tls: crate::tls::TlsConfig) -> &mut Self {
+        self.config.tls = Some(tls);
         self
     }
 
@@ -270,15 +303,25 @@ impl Server {
                 () = stop.wait() => break,
             };
             debug!(%peer, "connection accepted");
-            let cx = Context {
-                peer,
-                local: self.local_addr,
-                shutdown: Shutdown::new(self.shutdown.subscribe()),
-            };
-            let conn = serve_connection(io, cx, self.config.clone(), dispatcher.clone());
+            let shutdown = Shutdown::new(self.shutdown.subscribe());
+            let (local, config, dispatcher) =
+                (self.local_addr, self.config.clone(), dispatcher.clone());
             tasks.spawn(async move {
                 let _permit = permit;
-                if let Err(e) = conn.await {
+                let io = match open(io, &config).await {
+                    Ok(io) => io,
+                    Err(e) => {
+                        debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                };
+                let cx = Context {
+                    peer,
+                    local,
+                    shutdown,
+                    security: io.security(),
+                };
+                if let Err(e) = serve_connection(io, cx, config, dispatcher).await {
                     debug!(%peer, error = %e, "connection ended with an error");
                 }
             });

@@ -209,9 +209,9 @@ impl Dispatcher for SseDispatcher {
             // The server writes the head (a `200` whose body runs until the
             // connection closes); the takeover streams the events.
             Outcome::Upgrade(Upgrade::new(head, move |up| async move {
-                let mut io = up.io;
                 let mut shutdown = up.shutdown;
-                let (mut rd, mut wr) = io.split();
+                // Owned halves: under TLS both sides share one session.
+                let (mut rd, mut wr) = tokio::io::split(up.io);
                 // The client sends nothing more; reading tells us when it
                 // goes away even while no events flow.
                 let gone = async {

@@ -274,12 +274,12 @@ impl Dispatcher for WebSocketDispatcher {
         is_websocket_request(req)
     }
 
-    fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
+    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             if !is_websocket_request(&req) {
                 return Outcome::Declined(req);
             }
-            upgrade::upgrade(req, &self.options, |offered, version| {
+            upgrade::upgrade(req, cx, &self.options, |offered, version| {
                 let protocol = match version {
                     WsVersion::Hybi00 => offered.first().cloned(),
                     _ => None,

@@ -5,11 +5,11 @@
 use std::io;
 use std::time::Duration;
 
+use crate::stream::ServerStream;
 use bytes::{Buf, Bytes, BytesMut};
 use http::StatusCode;
 use oneport_http1::{BodyKind, ChunkedDecoder, RequestHead};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 use tracing::debug;
 
@@ -25,17 +25,26 @@ const FILE_CHUNK: usize = 64 * 1024;
 /// tested over a recording stream.
 pub(super) trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {
     /// Writes what the socket takes now, or fails with `WouldBlock`.
-    fn try_write_now(&self, buf: &[u8]) -> io::Result<usize>;
+    fn try_write_now(&mut self, buf: &[u8]) -> io::Result<usize>;
+
+    /// Whether written bytes may wait in a buffer until a flush (TLS).
+    fn needs_flush(&self) -> bool {
+        false
+    }
 }
 
-impl Io for TcpStream {
-    fn try_write_now(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_write(buf)
+impl Io for ServerStream {
+    fn try_write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
+        ServerStream::try_write_now(self, buf)
+    }
+
+    fn needs_flush(&self) -> bool {
+        ServerStream::needs_flush(self)
     }
 }
 
 /// One connection's state between requests.
-pub(super) struct Conn<'c, T = TcpStream> {
+pub(super) struct Conn<'c, T = ServerStream> {
     pub(super) io: T,
     /// Bytes read and not yet parsed. Empty (unallocated) while idle.
     pub(super) buf: BytesMut,
@@ -89,12 +98,16 @@ impl<T: Io> Conn<'_, T> {
                 Err(e) => return Err(e),
             }
         }
-        if sent == self.out.len() {
+        if sent == self.out.len() && !self.io.needs_flush() {
             self.out.clear();
             return Ok(());
         }
         let rest = &self.out[sent..];
-        let res = timeout(self.config.write_timeout, self.io.write_all(rest)).await;
+        let res = timeout(self.config.write_timeout, async {
+            self.io.write_all(rest).await?;
+            self.io.flush().await
+        })
+        .await;
         self.out.clear();
         match res {
             Ok(r) => r,
@@ -247,6 +260,8 @@ async fn send_file(
         loop {
             let chunk = reader.fill_buf().await?;
             if chunk.is_empty() {
+                // TLS records may still wait in the session's buffer.
+                io.flush().await?;
                 return Ok::<_, io::Error>(());
             }
             let n = chunk.len();

@@ -5,11 +5,11 @@
 use std::io;
 use std::sync::Arc;
 
+use crate::stream::ServerStream;
 use bytes::BytesMut;
 use http::{Method, StatusCode, Version};
 use oneport_http1::{BodyKind, BodyLength, Persistence, RequestHead};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tracing::{debug, info};
 
@@ -45,7 +45,7 @@ enum BodyMode {
 /// an event stream) keeps none of its state: this task then holds only the
 /// takeover's future.
 pub(super) fn serve_connection(
-    io: TcpStream,
+    io: ServerStream,
     cx: Context,
     config: Arc<Config>,
     dispatcher: Arc<dyn Dispatcher>,
@@ -71,14 +71,14 @@ pub(super) fn serve_connection(
 /// everything read is answered. The burst's larger state lives only while
 /// there is work.
 async fn serve_http(
-    io: TcpStream,
+    io: ServerStream,
     mut cx: Context,
     config: Arc<Config>,
     dispatcher: Arc<dyn Dispatcher>,
 ) -> io::Result<Option<crate::dispatcher::BoxFuture<'static, ()>>> {
     let config = &*config;
     let dispatcher = &*dispatcher;
-    let _ = io.set_nodelay(true);
+    let _ = io.tcp().set_nodelay(true);
     let mut conn = Conn {
         io,
         buf: BytesMut::new(),
@@ -94,7 +94,7 @@ async fn serve_http(
         };
         first = false;
         tokio::select! {
-            r = timeout(idle, conn.io.readable()) => match r {
+            r = timeout(idle, conn.io.ready_to_read()) => match r {
                 Ok(r) => r?,
                 Err(_) => return Ok(None),
             },
@@ -404,7 +404,7 @@ mod tests {
             _cx: &mut std::task::Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
-            Poll::Ready(self.try_write_now(buf))
+            Poll::Ready(self.get_mut().try_write_now(buf))
         }
 
         fn poll_flush(
@@ -423,7 +423,7 @@ mod tests {
     }
 
     impl Io for Recorder {
-        fn try_write_now(&self, buf: &[u8]) -> io::Result<usize> {
+        fn try_write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
             if self.broken {
                 return Err(io::ErrorKind::BrokenPipe.into());
             }
@@ -437,6 +437,7 @@ mod tests {
             peer: addr,
             local: addr,
             shutdown: Shutdown::never(),
+            security: crate::Security::Plain,
         }
     }
 

@@ -137,7 +137,7 @@ impl Dispatcher for ServiceMapper {
                 .any(|r| r.path.is_match(req.uri().path()))
     }
 
-    fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
+    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             if !is_websocket_request(&req) {
                 return Outcome::Declined(req);
@@ -149,7 +149,7 @@ impl Dispatcher for ServiceMapper {
             else {
                 return Outcome::Declined(req);
             };
-            upgrade(req, &self.options, |offered, _version| {
+            upgrade(req, cx, &self.options, |offered, _version| {
                 route.choose(offered)
             })
         })

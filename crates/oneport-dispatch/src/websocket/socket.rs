@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::stream::ServerStream;
 use oneport_rfc6455::deflate::DeflateParams;
 use oneport_rfc6455::{
     CloseCode, CloseFrame, Compress, Half, Message, PreparedMessage, Utf8Bytes, WakerFanout,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use crate::dispatcher::{BoxFuture, Shutdown};
@@ -467,7 +467,7 @@ impl<S: Transport> Homecoming<S> {
 /// [`split`](WebSocket::split) gives a [`WsReceiver`] and a [`WsSender`]
 /// that can live in different tasks: the receiver keeps answering pings and
 /// the closing handshake while the sender sends.
-pub struct WebSocket<S: Transport = TcpStream> {
+pub struct WebSocket<S: Transport = ServerStream> {
     /// Always `Some` while the user holds the socket; taken by `split`
     /// and `drop`.
     conn: Option<Box<Conn<S>>>,
@@ -833,14 +833,14 @@ impl<S: Transport> Drop for Shared<S> {
 /// [`split`](WebSocket::split): a `Stream` of messages. It keeps answering
 /// pings and the peer's Close, and ends with 1001 on server shutdown, as
 /// [`WebSocket::recv`] does.
-pub struct WsReceiver<S: Transport = TcpStream> {
+pub struct WsReceiver<S: Transport = ServerStream> {
     shared: Arc<Shared<S>>,
 }
 
 /// The sending half of a [`WebSocket`], from
 /// [`split`](WebSocket::split): a `Sink` of messages. Every send writes
 /// through.
-pub struct WsSender<S: Transport = TcpStream> {
+pub struct WsSender<S: Transport = ServerStream> {
     shared: Arc<Shared<S>>,
 }
 

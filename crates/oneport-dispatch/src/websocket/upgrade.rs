@@ -12,8 +12,9 @@ use tracing::debug;
 
 use super::socket::{Engine, WebSocket, WsVersion};
 use super::{Handler, WsOptions};
+use crate::dispatcher::Context;
 use crate::dispatcher::{Outcome, Request, Response, Shutdown, Upgrade};
-use tokio::net::TcpStream;
+use crate::stream::{Security, ServerStream};
 
 /// What choosing a handler gives: the subprotocol to answer with and the
 /// handler, or the response that refuses the upgrade (boxed: it is the
@@ -27,11 +28,11 @@ pub(super) type Choice = Result<(Option<String>, Arc<dyn Handler>), Box<Response
 ///
 /// A refused upgrade closes the connection after its answer: the client
 /// meant to leave HTTP, so the rest of its stream is not trusted as HTTP.
-pub(super) fn upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
+pub(super) fn upgrade<C>(req: Request, cx: &Context, options: &WsOptions, choose: C) -> Outcome
 where
     C: FnOnce(&[String], WsVersion) -> Choice,
 {
-    match try_upgrade(req, options, choose) {
+    match try_upgrade(req, cx.security(), options, choose) {
         Outcome::Response(mut res) => {
             res.headers_mut()
                 .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
@@ -62,7 +63,7 @@ fn check(req: &Request, options: &WsOptions) -> Result<HeaderMap, Response> {
     Ok(extra)
 }
 
-fn try_upgrade<C>(req: Request, options: &WsOptions, choose: C) -> Outcome
+fn try_upgrade<C>(req: Request, security: Security, options: &WsOptions, choose: C) -> Outcome
 where
     C: FnOnce(&[String], WsVersion) -> Choice,
 {
@@ -75,7 +76,7 @@ where
     let head = head_only(&req);
     if oneport_hybi00::is_hybi00_request(&head) {
         return match &options.hybi00 {
-            Some(config) => hybi00(req, head, options, config.clone(), choose),
+            Some(config) => hybi00(req, head, security, options, config.clone(), choose),
             None => Outcome::Response(version_required()),
         };
     }
@@ -128,7 +129,7 @@ where
 /// box before the future is made, so the future that lives as long as the
 /// connection does not also keep room for the engine it was given.
 fn serve(
-    engine: Engine<TcpStream>,
+    engine: Engine<ServerStream>,
     protocol: Option<String>,
     peer: SocketAddr,
     shutdown: Shutdown,
@@ -147,6 +148,7 @@ fn serve(
 fn hybi00<C>(
     req: Request,
     head: http::Request<()>,
+    security: Security,
     options: &WsOptions,
     config: oneport_hybi00::Config,
     choose: C,
@@ -173,11 +175,12 @@ where
     };
     // Everything about the answer but the key bytes is known now, so a bad
     // key is answered here, like any other bad request.
-    let mut res = match oneport_hybi00::handshake::response(
-        &head,
-        oneport_hybi00::Scheme::Ws,
-        protocol.as_deref(),
-    ) {
+    // `Sec-WebSocket-Location` names the scheme the client used.
+    let scheme = match security {
+        Security::Plain => oneport_hybi00::Scheme::Ws,
+        Security::Tls => oneport_hybi00::Scheme::Wss,
+    };
+    let mut res = match oneport_hybi00::handshake::response(&head, scheme, protocol.as_deref()) {
         Ok(res) => res,
         Err(e) => {
             let mut r = crate::text_response(e.status(), format!("{e}\n"));
