@@ -89,7 +89,7 @@ async fn http_once(addr: &str) -> TcpStream {
     s
 }
 
-async fn ws_once(addr: &str) -> oneport::ws::WebSocket<TcpStream> {
+async fn ws_once(addr: &str) -> oneport::ws::WebSocket<oneport::ws::ClientStream> {
     let (mut ws, _) = connect(&format!("ws://{addr}/ws"))
         .await
         .expect("ws connect");

@@ -10,14 +10,9 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Whether a connection is encrypted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Security {
-    /// Plain TCP: `http://`, `ws://`.
-    Plain,
-    /// TLS: `https://`, `wss://`.
-    Tls,
-}
+/// Whether a connection is encrypted: the clients' type, so that one enum
+/// means `ws`/`http` against `wss`/`https` everywhere.
+pub use oneport_net::Security;
 
 /// A connection the server accepted: TCP, or TLS over TCP once its
 /// handshake is done. Handlers meet it as the transport of a

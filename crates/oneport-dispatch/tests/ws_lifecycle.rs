@@ -315,7 +315,7 @@ async fn close_status_peer_and_version() {
         let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{}/ws", s.addr))
             .await
             .expect("connect");
-        let local = ws.get_ref().local_addr().expect("addr");
+        let local = ws.get_ref().tcp().local_addr().expect("addr");
         ws.close(Some(oneport_rfc6455::CloseFrame::new(
             CloseCode::new(4000),
             "bye",

@@ -1,13 +1,13 @@
-//! A plain-TCP (`ws://`) client: connect, handshake, hand over to
-//! [`WebSocket`].
+//! The client: connect (`ws://`, or `wss://` with the `tls` feature),
+//! handshake, hand over to [`WebSocket`].
 
 use std::time::Duration;
 
 use bytes::BytesMut;
 use http::{HeaderMap, Response, Uri};
 use oneport_http1::{BodyLength, Limits};
+use oneport_net::{ClientStream, Security, TlsClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::config::{Config, Role};
 use crate::error::Error;
@@ -53,6 +53,10 @@ pub struct ConnectOptions {
     ///
     /// Default is [`Limits::default()`].
     pub limits: Limits,
+    /// The roots trusted for `wss://` (the `tls` feature).
+    ///
+    /// Default is `None`: the platform's root certificates.
+    pub tls: Option<TlsClientConfig>,
 }
 
 impl Default for ConnectOptions {
@@ -63,6 +67,7 @@ impl Default for ConnectOptions {
             config: Config::default(),
             timeout: DEFAULT_CONNECT_TIMEOUT,
             limits: Limits::default(),
+            tls: None,
         }
     }
 }
@@ -106,9 +111,16 @@ impl ConnectOptions {
         self.limits = limits;
         self
     }
+
+    /// Sets the roots trusted for `wss://` ([`tls`](Self::tls)).
+    #[must_use]
+    pub fn tls(mut self, tls: TlsClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
 }
 
-/// Connects to a `ws://host[:port]/path` URL with default options.
+/// Connects to a `ws://` or `wss://` URL with default options.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), oneport_rfc6455::Error> {
@@ -127,35 +139,39 @@ impl ConnectOptions {
 /// # Errors
 ///
 /// As [`connect_with`].
-pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response<()>), Error> {
+pub async fn connect(url: &str) -> Result<(WebSocket<ClientStream>, Response<()>), Error> {
     connect_with(url, ConnectOptions::default()).await
 }
 
-/// Connects to a `ws://host[:port]/path` URL: opens TCP (with
-/// `TCP_NODELAY`), sends the upgrade request with a random key, offered
-/// subprotocols and extra headers, and verifies the 101 response (accept
-/// key, no extension, a subprotocol we offered or none). Returns the client
-/// WebSocket and the server's response head; the chosen subprotocol is its
-/// `Sec-WebSocket-Protocol` header.
+/// Connects to a `ws://host[:port]/path` or `wss://host[:port]/path` URL:
+/// opens TCP (with `TCP_NODELAY`) and for `wss://` TLS over it (the `tls`
+/// feature; roots from [`ConnectOptions::tls`], the platform's by
+/// default), sends the upgrade request with a random key, offered
+/// subprotocols, extensions and extra headers, and verifies the 101
+/// response (accept key, extensions within our offer, a subprotocol we
+/// offered or none). Returns the client WebSocket and the server's
+/// response head; the chosen subprotocol is its `Sec-WebSocket-Protocol`
+/// header.
 ///
 /// # Errors
 ///
-/// [`Error::Handshake`] for a bad URL (including `wss://`: TLS is not
-/// provided here) or a refused or malformed answer, [`Error::Io`] for
-/// connection failures, [`Error::Timeout`] past
-/// [`ConnectOptions::timeout`].
+/// [`Error::Handshake`] for a bad URL (including `wss://` without the
+/// `tls` feature) or a refused or malformed answer, [`Error::Io`] for
+/// connection and TLS failures (an untrusted certificate among them),
+/// [`Error::Timeout`] past [`ConnectOptions::timeout`].
 pub async fn connect_with(
     url: &str,
     opts: ConnectOptions,
-) -> Result<(WebSocket<TcpStream>, Response<()>), Error> {
+) -> Result<(WebSocket<ClientStream>, Response<()>), Error> {
     let uri: Uri = url
         .parse()
         .map_err(|e: http::uri::InvalidUri| HandshakeError::InvalidUrl(format!("{url}: {e}")))?;
-    match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("ws") => {}
+    let security = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("ws") => Security::Plain,
+        Some(s) if s.eq_ignore_ascii_case("wss") && cfg!(feature = "tls") => Security::Tls,
         Some(s) => return Err(HandshakeError::UnsupportedScheme(s.to_owned()).into()),
         None => return Err(HandshakeError::InvalidUrl(format!("{url}: no scheme")).into()),
-    }
+    };
     let host = uri
         .host()
         .ok_or_else(|| HandshakeError::InvalidUrl(format!("{url}: no host")))?;
@@ -164,27 +180,29 @@ pub async fn connect_with(
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
-    let port = uri.port_u16().unwrap_or(80);
+    let port = uri.port_u16().unwrap_or(security.default_port());
     let timeout = opts.timeout;
-    tokio::time::timeout(timeout, handshake_over_tcp(uri, host, port, opts))
+    tokio::time::timeout(timeout, handshake(uri, host, port, security, opts))
         .await
         .map_err(|_| Error::Timeout)?
 }
 
-async fn handshake_over_tcp(
+async fn handshake(
     uri: Uri,
     host: String,
     port: u16,
+    security: Security,
     opts: ConnectOptions,
-) -> Result<(WebSocket<TcpStream>, Response<()>), Error> {
+) -> Result<(WebSocket<ClientStream>, Response<()>), Error> {
     let protocols: Vec<&str> = opts.protocols.iter().map(String::as_str).collect();
     let (mut request, key) = handshake::client_request(&uri, &protocols, &opts.headers)?;
     handshake::offer_extensions(&opts.config, &mut request);
-    let mut stream = TcpStream::connect((host.as_str(), port)).await?;
-    stream.set_nodelay(true)?;
+    let mut stream = oneport_net::connect(&host, port, security, opts.tls.as_ref()).await?;
     let mut head = BytesMut::with_capacity(256);
     oneport_http1::encode_request_head(&request, BodyLength::None, &mut head);
     stream.write_all(&head).await?;
+    // Under TLS the records may wait in the session until flushed.
+    stream.flush().await?;
 
     let mut buf = BytesMut::with_capacity(1024);
     let (response, len) = loop {

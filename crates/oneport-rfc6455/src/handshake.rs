@@ -110,8 +110,8 @@ pub enum HandshakeError {
     /// Client: the URL is not a valid `ws://` or `wss://` URL.
     #[error("invalid WebSocket URL: {0}")]
     InvalidUrl(String),
-    /// Client: the URL scheme is not supported (only `ws`; `wss` needs
-    /// TLS, which this crate does not provide).
+    /// Client: the URL scheme is not supported (`ws`, and `wss` with the
+    /// `tls` feature).
     #[error("unsupported URL scheme {0:?}")]
     UnsupportedScheme(String),
     /// Client: the server answered with a status other than 101.

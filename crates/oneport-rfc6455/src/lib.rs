@@ -7,9 +7,10 @@
 //! One extension is built in: permessage-deflate (RFC 7692), switched on
 //! with [`Config::deflate`]; [`deflate`] decides its parameters from the
 //! [`extension`] lists of the handshake, and [`Connection`] compresses and
-//! inflates. It does not do TLS (`wss://`
-//! needs a TLS stream from elsewhere, passed to
-//! [`WebSocket::from_raw_socket`]), nor HTTP beyond the upgrade head.
+//! inflates. TLS is not the core's business: the client reaches `wss://`
+//! through `oneport-net` (the `tls` feature), and a server passes its TLS
+//! stream to [`WebSocket::from_raw_socket`]. Nor does it do HTTP beyond
+//! the upgrade head.
 //!
 //! ```text
 //!            bytes from the peer                     bytes to the peer
@@ -61,6 +62,8 @@
 //!   `AsyncRead + AsyncWrite`, its [`split`](WebSocket::split) halves, and
 //!   the client [`connect`] / [`connect_with`]. Without it the crate pulls
 //!   in no async runtime.
+//! - `tls` (off by default): `wss://` for the client, with rustls (ring)
+//!   and the platform's roots or a given [`TlsClientConfig`].
 #![forbid(unsafe_code)]
 // Library code never panics on what a peer sends: no unwrap or expect
 // outside tests, and a panic only where a documented constructor is given
@@ -115,3 +118,6 @@ pub use crate::utf8::{InvalidUtf8, Utf8Validator};
 pub use crate::client::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT, connect, connect_with};
 #[cfg(feature = "tokio")]
 pub use crate::socket::{Half, WakerFanout, WebSocket, WsReceiver, WsSender};
+/// The client's connection, and the roots it trusts for `wss://`.
+#[cfg(feature = "tokio")]
+pub use oneport_net::{ClientStream, TlsClientConfig};

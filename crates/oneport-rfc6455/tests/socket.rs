@@ -85,7 +85,10 @@ async fn accept(
 async fn tcp_pair(
     server_config: Config,
     client_config: Config,
-) -> (WebSocket<TcpStream>, WebSocket<TcpStream>) {
+) -> (
+    WebSocket<TcpStream>,
+    WebSocket<oneport_rfc6455::ClientStream>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/socket", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { accept(&listener, server_config, None).await });

@@ -13,8 +13,8 @@ use futures_core::Stream;
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderValue};
 use http::{Request, StatusCode, Uri};
 use oneport_http1::{BodyLength, ChunkedDecoder, Limits, ResponseBody};
+use oneport_net::{ClientStream, Security, TlsClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::error::ClientError;
 use crate::parser::{ParsedEvent, Parser, ParserLimits};
@@ -81,6 +81,9 @@ pub struct ClientConfig {
     /// connection (to resume a stream read earlier). Default is empty (none
     /// sent).
     pub last_event_id: String,
+    /// The roots trusted for `https://` (the `tls` feature). Default is
+    /// `None`: the platform's root certificates.
+    pub tls: Option<TlsClientConfig>,
 }
 
 impl Default for ClientConfig {
@@ -94,11 +97,19 @@ impl Default for ClientConfig {
             max_head_bytes: DEFAULT_MAX_RESPONSE_HEAD,
             parser: ParserLimits::default(),
             last_event_id: String::new(),
+            tls: None,
         }
     }
 }
 
 impl ClientConfig {
+    /// Sets the roots trusted for `https://` ([`tls`](Self::tls)).
+    #[must_use]
+    pub fn tls(mut self, tls: TlsClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Sets [`connect_timeout`](Self::connect_timeout).
     #[must_use]
     pub fn connect_timeout(mut self, limit: Duration) -> Self {
@@ -311,6 +322,8 @@ impl Stream for EventSource {
 /// Where to connect and what to ask for.
 #[derive(Debug)]
 struct Target {
+    /// Plain or TLS, from the scheme.
+    security: Security,
     /// Host for the socket (IPv6 without brackets).
     host: String,
     port: u16,
@@ -324,18 +337,24 @@ impl Target {
     fn parse(url: &str) -> Result<Self, ClientError> {
         let invalid = |why: &str| ClientError::InvalidUrl(format!("{url}: {why}"));
         let uri: Uri = url.parse().map_err(|_| invalid("not a URI"))?;
-        if !uri
-            .scheme_str()
-            .is_some_and(|s| s.eq_ignore_ascii_case("http"))
-        {
-            return Err(invalid("only http:// URLs are supported"));
-        }
+        let security = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("http") => Security::Plain,
+            Some(s) if s.eq_ignore_ascii_case("https") && cfg!(feature = "tls") => Security::Tls,
+            _ if cfg!(feature = "tls") => {
+                return Err(invalid("only http:// and https:// URLs are supported"));
+            }
+            _ => {
+                return Err(invalid(
+                    "only http:// URLs are supported (https:// needs the tls feature)",
+                ));
+            }
+        };
         let authority = uri.authority().ok_or_else(|| invalid("no host"))?;
         let host = authority.host();
         if host.is_empty() {
             return Err(invalid("no host"));
         }
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority.port_u16().unwrap_or(security.default_port());
         let host_header = match authority.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_owned(),
@@ -352,6 +371,7 @@ impl Target {
             .unwrap_or(host)
             .to_owned();
         Ok(Target {
+            security,
             host,
             port,
             host_header,
@@ -370,7 +390,7 @@ enum Body {
 
 #[derive(Debug)]
 struct Conn {
-    stream: TcpStream,
+    stream: ClientStream,
     body: Body,
 }
 
@@ -472,16 +492,20 @@ impl Inner {
         self.buf.clear();
         let target = &self.target;
         let connect_timeout = self.config.connect_timeout;
+        // TCP (with TCP_NODELAY: events are small and latency matters
+        // more than packet count), then TLS for https://.
         let mut stream = tokio::time::timeout(
             connect_timeout,
-            TcpStream::connect((target.host.as_str(), target.port)),
+            oneport_net::connect(
+                &target.host,
+                target.port,
+                target.security,
+                self.config.tls.as_ref(),
+            ),
         )
         .await
         .map_err(|_| ClientError::ConnectTimeout)?
         .map_err(ClientError::Connect)?;
-        // Events are small and latency matters more than packet count; if
-        // this fails the stream still works.
-        let _ = stream.set_nodelay(true);
 
         let mut request = Request::new(());
         *request.uri_mut() = target.path.clone();
@@ -499,7 +523,12 @@ impl Inner {
         }
         let mut head = BytesMut::new();
         oneport_http1::encode_request_head(&request, BodyLength::None, &mut head);
-        tokio::time::timeout(connect_timeout, stream.write_all(&head))
+        let send = async {
+            stream.write_all(&head).await?;
+            // Under TLS the records may wait in the session until flushed.
+            stream.flush().await
+        };
+        tokio::time::timeout(connect_timeout, send)
             .await
             .map_err(|_| ClientError::ConnectTimeout)?
             .map_err(ClientError::Io)?;
@@ -548,7 +577,7 @@ impl Inner {
     }
 
     /// One read, bounded by the read timeout.
-    async fn read_more(&mut self, stream: &mut TcpStream) -> Result<usize, ClientError> {
+    async fn read_more(&mut self, stream: &mut ClientStream) -> Result<usize, ClientError> {
         self.buf.reserve(READ_CHUNK);
         tokio::time::timeout(self.config.read_timeout, stream.read_buf(&mut self.buf))
             .await
@@ -617,8 +646,15 @@ mod tests {
         assert_eq!(t.host_header, "[::1]:8080");
         assert_eq!(t.path, "/");
 
+        // https:// with the tls feature, on port 443 by default.
+        let https = Target::parse("https://example.com/e");
+        if cfg!(feature = "tls") {
+            let t = https.unwrap();
+            assert_eq!((t.security, t.port), (Security::Tls, 443));
+        } else {
+            assert!(matches!(https, Err(ClientError::InvalidUrl(_))));
+        }
         for bad in [
-            "https://example.com/",
             "ws://example.com/",
             "/relative",
             "example.com",

@@ -53,6 +53,7 @@
 pub use oneport_dispatch as dispatch;
 pub use oneport_http1 as http1;
 pub use oneport_hybi00 as hybi00;
+pub use oneport_net as net;
 pub use oneport_rfc6455 as ws;
 pub use oneport_sse as sse;
 

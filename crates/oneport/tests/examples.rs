@@ -255,7 +255,7 @@ async fn sse_own_port_serves_the_page_and_the_cors_the_browser_needs() {
 }
 
 /// A chat member over the tutorial's protocol.
-async fn member(addr: &str, room: &str) -> oneport::ws::WebSocket<TcpStream> {
+async fn member(addr: &str, room: &str) -> oneport::ws::WebSocket<oneport::ws::ClientStream> {
     let opts = ConnectOptions::default().protocols(["beej-chat-protocol"]);
     let (ws, res) = connect_with(&format!("ws://{addr}/chat/{room}"), opts)
         .await
@@ -267,21 +267,24 @@ async fn member(addr: &str, room: &str) -> oneport::ws::WebSocket<TcpStream> {
     ws
 }
 
-async fn say(ws: &mut oneport::ws::WebSocket<TcpStream>, packet: serde_json::Value) {
+async fn say(
+    ws: &mut oneport::ws::WebSocket<oneport::ws::ClientStream>,
+    packet: serde_json::Value,
+) {
     ws.send(Message::text(packet.to_string()))
         .await
         .expect("send");
 }
 
 /// The next packet, parsed.
-async fn hear(ws: &mut oneport::ws::WebSocket<TcpStream>) -> serde_json::Value {
+async fn hear(ws: &mut oneport::ws::WebSocket<oneport::ws::ClientStream>) -> serde_json::Value {
     match tokio::time::timeout(Duration::from_secs(5), ws.recv()).await {
         Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(t.as_str()).expect("JSON"),
         other => panic!("expected a packet, got {other:?}"),
     }
 }
 
-async fn silent(ws: &mut oneport::ws::WebSocket<TcpStream>) -> bool {
+async fn silent(ws: &mut oneport::ws::WebSocket<oneport::ws::ClientStream>) -> bool {
     tokio::time::timeout(Duration::from_millis(200), ws.recv())
         .await
         .is_err()

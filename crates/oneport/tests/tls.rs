@@ -314,3 +314,68 @@ async fn garbage_and_stalled_handshakes_delay_nobody_and_are_let_go() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test]
+async fn the_clients_reach_wss_and_https_trusting_a_given_root() {
+    use futures_util::StreamExt;
+    use oneport::sse::{ClientConfig, EventSource};
+    use oneport::ws::{ConnectOptions, TlsClientConfig, connect_with};
+
+    tokio::time::timeout(LIMIT, async {
+        let (cert, key, _) = certificate();
+        let (addr, hub) =
+            start(TlsConfig::from_pem(cert.as_bytes(), key.as_bytes()).unwrap()).await;
+        let port = addr.port();
+        let trust = TlsClientConfig::from_pem(cert.as_bytes()).unwrap();
+
+        // wss:// with the RFC 6455 client, permessage-deflate and all.
+        let opts = ConnectOptions::default()
+            .tls(trust.clone())
+            .config(Config::default().deflate(Some(Default::default())));
+        let (mut ws, res) = connect_with(&format!("wss://localhost:{port}/ws"), opts)
+            .await
+            .expect("wss connect");
+        assert_eq!(res.status(), 101);
+        assert_eq!(ws.get_ref().security(), oneport::net::Security::Tls);
+        assert!(ws.deflate().is_some());
+        ws.send(Message::text("over TLS".repeat(500)))
+            .await
+            .unwrap();
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap(),
+            Message::text("over TLS".repeat(500))
+        );
+        ws.close(None).await.unwrap();
+
+        // A client that trusts only another root is refused.
+        let (other, _, _) = certificate();
+        let stranger =
+            ConnectOptions::default().tls(TlsClientConfig::from_pem(other.as_bytes()).unwrap());
+        assert!(
+            connect_with(&format!("wss://localhost:{port}/ws"), stranger)
+                .await
+                .is_err()
+        );
+
+        // https:// with the event-stream client.
+        let config = ClientConfig::default().tls(trust);
+        let mut source =
+            EventSource::with_config(&format!("https://localhost:{port}/events"), config).unwrap();
+        let publisher = tokio::spawn(async move {
+            // Publish until the subscriber has joined and seen one.
+            for i in 0.. {
+                hub.publish(
+                    oneport::sse::Event::new(format!("tick {i}"))
+                        .id(i.to_string())
+                        .unwrap(),
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let event = source.next().await.expect("an event").expect("an event");
+        assert!(event.data.starts_with("tick "), "{event:?}");
+        publisher.abort();
+    })
+    .await
+    .expect("test timed out");
+}
