@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Autobahn|Testsuite strictly, in both modes:
-#   server: `wstest -m fuzzingclient` against the demo's /ws echo;
+#   server: `wstest -m fuzzingclient` against the demo's /ws echo, over
+#           ws:// and (cases 1-10) over wss:// with a test certificate;
 #   client: `wstest -m fuzzingserver` driven by examples/autobahn_client;
 # and Autobahn|Python's hixie-76 client against the same /ws.
 # Cases 1-10 always run. Of the permessage-deflate groups 12 and 13, CI runs
@@ -36,7 +37,7 @@ bash "$here/autobahn/install.sh"
 wstest=$home/bin/wstest
 cargo build --release --example demo --example autobahn_client
 
-rm -rf "$out"; mkdir -p "$out/server" "$out/client"
+rm -rf "$out"; mkdir -p "$out/server" "$out/client" "$out/tls"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -63,6 +64,25 @@ JSON
   echo "conformance: wstest fuzzingclient did not finish" >&2; tail -20 "$out/server/wstest.log" >&2; rc=1; }
 echo "== Autobahn fuzzingclient against the demo's /ws =="
 python3 "$here/autobahn/verdict.py" "$out/server/reports/index.json" oneport "$expected" "$out/server.md" || rc=1
+
+# --- server mode over TLS ---------------------------------------------------
+# Cases 1-10 again, as wss://, against the demo serving a test certificate
+# (the suite's client does not verify it).
+bash "$here/test-cert.sh" "$out/tls" > /dev/null
+target/release/examples/demo --addr 127.0.0.1:0 --tls-cert "$out/tls/cert.pem" --tls-key "$out/tls/key.pem" \
+  > "$out/tls/demo.out" 2> "$out/tls/demo.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening on ' "$out/tls/demo.out" 2>/dev/null && break; sleep 0.1; done
+tls_addr=$(sed -n 's/^listening on //p' "$out/tls/demo.out" | head -1)
+[ -n "$tls_addr" ] || { echo "conformance: the TLS demo did not start" >&2; exit 1; }
+cat > "$out/tls/fuzzingclient.json" <<JSON
+{"outdir": "$out/tls/reports", "servers": [{"agent": "oneport-wss", "url": "wss://$tls_addr/ws"}],
+ "cases": ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "8.*", "9.*", "10.*"], "exclude-cases": [], "exclude-agent-cases": {}}
+JSON
+(cd "$out/tls" && timeout 1200 "$wstest" -m fuzzingclient -s fuzzingclient.json > wstest.log 2>&1) || {
+  echo "conformance: wstest fuzzingclient over wss did not finish" >&2; tail -20 "$out/tls/wstest.log" >&2; rc=1; }
+echo "== Autobahn fuzzingclient against the demo's wss:// /ws =="
+python3 "$here/autobahn/verdict.py" "$out/tls/reports/index.json" oneport-wss 301 "$out/tls.md" || rc=1
 
 # --- hixie-76 ----------------------------------------------------------------
 # Autobahn|Python's own hybi-00 client (it sends the key bytes with

@@ -1,5 +1,7 @@
 //! What the measuring examples share: the release demo started as a child
-//! process, and its resident memory.
+//! process, its resident memory and its CPU time. Each example uses what
+//! it needs.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -8,6 +10,11 @@ use std::process::{Child, Command, Stdio};
 /// returns it with the address it printed; exits with a message when the
 /// demo is not built.
 pub(crate) fn start_demo() -> (Child, String) {
+    start_demo_with(&[])
+}
+
+/// [`start_demo`] with more arguments (`--tls-cert`, ...).
+pub(crate) fn start_demo_with(extra: &[&str]) -> (Child, String) {
     let demo = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join("demo")))
@@ -18,6 +25,7 @@ pub(crate) fn start_demo() -> (Child, String) {
         });
     let mut child = Command::new(demo)
         .args(["--addr", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| {
@@ -30,6 +38,17 @@ pub(crate) fn start_demo() -> (Child, String) {
     }
     let addr = line.trim().trim_start_matches("listening on ").to_owned();
     (child, addr)
+}
+
+/// CPU seconds (user + system) process `pid` has used.
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses; utime
+    // and stime are the 14th and 15th of the whole line, in 1/100 s.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// The resident memory of process `pid`, in KiB (0 if unknown).

@@ -30,9 +30,8 @@ use oneport::dispatch::{
 use oneport::ws::{Config, ConnectOptions, Connection, Message, Role, connect_with};
 
 #[path = "child.rs"]
-#[allow(dead_code)] // the demo launcher is not used here
 mod child;
-use child::rss_kib;
+use child::{cpu_seconds, rss_kib};
 
 const CONNECTIONS: usize = 4;
 const IDLE_CONNECTIONS: usize = 500;
@@ -72,17 +71,6 @@ async fn serve(mode: &str) -> std::io::Result<()> {
     let server = Server::builder().bind("127.0.0.1:0").await?;
     println!("listening on {}", server.local_addr());
     server.serve(site).await
-}
-
-/// CPU seconds (user + system) of process `pid`.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name, which is in parentheses.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the whole line.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Bytes process `pid` wrote through system calls (its sockets).

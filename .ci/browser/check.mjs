@@ -2,13 +2,20 @@
 // playwright-core) and checks what a person would see: the page's WebSocket
 // echoes what is typed and sent over a permessage-deflate connection (a
 // 1 MiB message too), its EventSource shows published events (including
-// multi-line data), and a refused cross-origin WebSocket does not open. usage: node check.mjs HOST:PORT [CHROMIUM]
+// multi-line data), and a refused cross-origin WebSocket does not open.
+// With a third argument, the base64 SHA-256 of the server key's SPKI, the
+// demo is loaded over https (the page's WebSocket is then wss://), and
+// Chromium trusts that one key and nothing else self-signed
+// (--ignore-certificate-errors-spki-list); run it with NODE_EXTRA_CA_CERTS
+// naming the certificate, for this script's own POST. usage: node check.mjs HOST:PORT [CHROMIUM]
 import { chromium } from "playwright-core";
 
 const target = process.argv[2];
 const executablePath = process.argv[3] || "/usr/bin/chromium";
-if (!target) { console.error("usage: node check.mjs HOST:PORT [CHROMIUM]"); process.exit(2); }
-const base = `http://${target}`;
+const spki = process.argv[4];
+if (!target) { console.error("usage: node check.mjs HOST:PORT [CHROMIUM [SPKI]]"); process.exit(2); }
+const [http, ws] = spki ? ["https", "wss"] : ["http", "ws"];
+const base = `${http}://${target}`;
 const deadline = setTimeout(() => { console.error("browser: timed out"); process.exit(1); }, 60000);
 
 let failed = 0;
@@ -21,13 +28,19 @@ const browser = await chromium.launch({
   executablePath,
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ...(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : [])],
 });
 try {
   const page = await browser.newPage();
   const consoleErrors = [];
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
   await page.goto(`${base}/`);
+  if (spki) {
+    const scheme = await page.evaluate(() => [location.protocol, socket.url]);
+    check("the page is https and its WebSocket wss", scheme[0] === "https:" && scheme[1].startsWith("wss://"),
+      JSON.stringify(scheme));
+  }
   await page.waitForFunction(() => document.getElementById("status").textContent.includes("open"));
 
   // The WebSocket echo, through the page's own form.
@@ -85,13 +98,13 @@ try {
   const [host, port] = [target.slice(0, target.lastIndexOf(":")), target.slice(target.lastIndexOf(":") + 1)];
   if (host === "127.0.0.1") {
     const foreign = await browser.newPage();
-    await foreign.goto(`http://localhost:${port}/plaintext`);
+    await foreign.goto(`${http}://localhost:${port}/plaintext`);
     const outcome = await foreign.evaluate((url) => new Promise((resolve) => {
       const ws = new WebSocket(url);
       ws.onopen = () => resolve("open");
       ws.onerror = () => resolve("refused");
       setTimeout(() => resolve("timeout"), 5000);
-    }), `ws://127.0.0.1:${port}/ws`);
+    }), `${ws}://127.0.0.1:${port}/ws`);
     check("a WebSocket from a foreign origin is refused", outcome === "refused", outcome);
   }
   check("no script errors on the page", consoleErrors.length === 0, consoleErrors.join("; "));
