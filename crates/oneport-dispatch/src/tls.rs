@@ -58,6 +58,7 @@ pub enum TlsError {
 /// ```no_run
 /// use oneport_dispatch::{Server, TlsConfig, servlet, Request};
 ///
+/// # #[allow(dead_code)]
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let tls = TlsConfig::from_pem_files("cert.pem", "key.pem")?;
 /// let server = Server::builder().tls(tls.clone()).bind("127.0.0.1:8443").await?;

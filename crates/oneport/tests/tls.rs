@@ -170,13 +170,23 @@ async fn page_events_and_both_websockets_over_tls_on_one_port() {
         )
         .await
         .unwrap();
-        let (head, _) = read_head(&mut old).await;
+        let (head, mut rest) = read_head(&mut old).await;
         assert!(head.starts_with("HTTP/1.1 101"), "{head}");
         assert!(
             head.to_ascii_lowercase()
                 .contains("sec-websocket-location: wss://localhost/ws"),
             "{head}"
         );
+        // The draft's answer to its example keys, then an echo.
+        old.write_all(b"\x00hello over tls\xff").await.unwrap();
+        let want: &[u8] = b"fQJ,fN/4F4!~K~MH\x00hello over tls\xff";
+        while rest.len() < want.len() {
+            let mut chunk = [0u8; 256];
+            let n = old.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the hybi-00 socket closed");
+            rest.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(&rest[..], want);
     })
     .await
     .expect("test timed out");
@@ -200,18 +210,7 @@ async fn a_reloaded_certificate_serves_new_connections_and_spares_open_ones() {
         std::fs::write(&key_path, &key1).unwrap();
         let tls = TlsConfig::from_pem_files(&cert_path, &key_path).unwrap();
         let (addr, _hub) = start(tls.clone()).await;
-        let trusts_both = {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(der1.clone()).unwrap();
-            roots.add(der2.clone()).unwrap();
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            TlsConnector::from(Arc::new(config))
-        };
+        let trusts_both = trusting(&[&der1, &der2]);
         assert_eq!(presented(addr, &trusts_both).await, der1);
         let mut open_before = open(addr, &trusts_both).await;
         let (head, _) = request(
@@ -378,4 +377,198 @@ async fn the_clients_reach_wss_and_https_trusting_a_given_root() {
     })
     .await
     .expect("test timed out");
+}
+
+#[tokio::test]
+async fn the_handshake_limit_makes_others_wait_for_a_turn() {
+    tokio::time::timeout(LIMIT, async {
+        let (cert, key, der) = certificate();
+        let config = TlsConfig::from_pem(cert.as_bytes(), key.as_bytes())
+            .unwrap()
+            .handshake_timeout(Duration::from_secs(1))
+            .max_handshakes(1);
+        let (addr, _hub) = start(config).await;
+        // The one turn, held by a client that stalls mid-handshake.
+        let mut stalled = TcpStream::connect(addr).await.unwrap();
+        stalled
+            .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A good client gets its turn only when the staller is let go.
+        let mut good = open(addr, &connector(&der)).await;
+        let mut probe = [0u8; 1];
+        let staller_gone = tokio::time::timeout(Duration::from_millis(1), stalled.read(&mut probe))
+            .await
+            .is_ok();
+        assert!(staller_gone, "a second handshake ran beside the first");
+        let (head, _) = request(
+            &mut good,
+            "GET /plaintext HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// Accepts any certificate: for a client that sends a name the server has
+/// no certificate for.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_server_name_is_served_the_one_certificate() {
+    tokio::time::timeout(LIMIT, async {
+        let (cert, key, der) = certificate();
+        let (addr, _hub) =
+            start(TlsConfig::from_pem(cert.as_bytes(), key.as_bytes()).unwrap()).await;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("nobody.example").unwrap();
+        let mut s = TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .unwrap();
+        assert_eq!(s.get_ref().1.peer_certificates().unwrap()[0], der);
+        let (head, body) = request(
+            &mut s,
+            "GET /plaintext HTTP/1.1\r\nHost: nobody.example\r\n\r\n",
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(body, "Hello, World!");
+        // A client that names no server at all (an IP address is not sent
+        // as SNI) is served too.
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut s = connector(&der).connect(name, tcp).await.unwrap();
+        let (head, _) = request(&mut s, "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// The demo built next to this test (a `cargo test` builds the examples).
+fn demo_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let path = profile.join("examples").join("demo");
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A client that trusts these roots only.
+fn trusting(roots: &[&CertificateDer<'static>]) -> TlsConnector {
+    let mut store = rustls::RootCertStore::empty();
+    for r in roots {
+        store.add((*r).clone()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
+#[tokio::test]
+async fn the_demo_reloads_its_certificate_on_sighup() {
+    use std::io::BufRead;
+    tokio::time::timeout(LIMIT, async {
+        let (cert1, key1, der1) = certificate();
+        let (cert2, key2, der2) = certificate();
+        let dir = std::env::temp_dir().join(format!("oneport-hup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert_path, &cert1).unwrap();
+        std::fs::write(&key_path, &key1).unwrap();
+        let mut child = std::process::Command::new(demo_binary())
+            .arg("--addr")
+            .arg("127.0.0.1:0")
+            .arg("--tls-cert")
+            .arg(&cert_path)
+            .arg("--tls-key")
+            .arg(&key_path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the demo");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr: SocketAddr = line
+            .trim()
+            .trim_start_matches("listening on ")
+            .parse()
+            .unwrap();
+        let both = trusting(&[&der1, &der2]);
+        assert_eq!(presented(addr, &both).await, der1);
+        std::fs::write(&cert_path, &cert2).unwrap();
+        std::fs::write(&key_path, &key2).unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // The signal is handled on the demo's own time: ask until it is.
+        while presented(addr, &both).await != der2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await
+    .expect("test timed out: the demo did not reload on SIGHUP");
 }
