@@ -38,6 +38,15 @@ const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 /// one vectored write (operating systems cap the number of slices).
 const MAX_WRITE_SLICES: usize = 64;
 
+/// The name of the event a subscriber gets first when the
+/// `Last-Event-ID` it resumes from is not in the history (trimmed away,
+/// or from before a restart): the events it missed cannot all be
+/// replayed, so it is told rather than silently given a gap. Its data is
+/// the ID it asked for; what follows is the whole history kept. A page
+/// listens with `addEventListener("history-cut", ...)` and reloads its
+/// state.
+pub const HISTORY_CUT_EVENT: &str = "history-cut";
+
 /// Settings of a [`Hub`].
 ///
 /// # Examples
@@ -362,10 +371,12 @@ impl Hub {
             if !state.closed {
                 pending.reserve(state.history.len() + 1);
                 pending.extend(self.inner.retry_hint.iter().cloned());
-                let start = last_event_id
-                    .filter(|id| !id.is_empty())
-                    .and_then(|id| state.history.iter().rposition(|k| k.id == id))
-                    .map_or(0, |at| at + 1);
+                let asked = last_event_id.filter(|id| !id.is_empty());
+                let found = asked.and_then(|id| state.history.iter().rposition(|k| k.id == id));
+                if let (Some(id), None) = (asked, found) {
+                    pending.push(history_cut(id));
+                }
+                let start = found.map_or(0, |at| at + 1);
                 pending.extend(state.history.iter().skip(start).map(|k| k.bytes.clone()));
                 state.subscribers.retain(|s| !s.tx.is_closed());
                 state.subscribers.push(Subscriber {
@@ -610,6 +621,17 @@ where
     w.write_all_buf(&mut queue).await
 }
 
+/// The notice for a `Last-Event-ID` that the history no longer holds.
+fn history_cut(asked: &str) -> Bytes {
+    // The ID came from a request header: one line, no CR or LF (the
+    // parser that read it splits lines on them), so it is safe as data.
+    let mut event = Event::new(asked);
+    if let Ok(named) = event.clone().event(HISTORY_CUT_EVENT) {
+        event = named;
+    }
+    event.to_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::IoSlice;
@@ -651,6 +673,33 @@ mod tests {
         assert_eq!(c.keep_alive, None);
         assert_eq!(c.retry, Some(Duration::from_millis(4)));
         assert_eq!(c.write_timeout, Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_resume_from_outside_the_history_is_told_so() {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let hub = Hub::new(HubConfig::default().history_max_events(2).keep_alive(None));
+            for _ in 0..5 {
+                hub.publish_with_id(Event::new("e"));
+            }
+            // "1" was trimmed: the notice, then what is kept (4 and 5).
+            let mut out = Vec::new();
+            hub.subscribe(Some("1")).next_batch(&mut out).await.unwrap();
+            assert_eq!(
+                text(&out),
+                "event: history-cut\ndata: 1\n\nid: 4\ndata: e\n\nid: 5\ndata: e\n\n"
+            );
+            // "4" is kept: no notice, only what followed it.
+            let mut out = Vec::new();
+            hub.subscribe(Some("4")).next_batch(&mut out).await.unwrap();
+            assert_eq!(text(&out), "id: 5\ndata: e\n\n");
+            // No ID: what is kept, and no notice (nothing was asked for).
+            let mut out = Vec::new();
+            hub.subscribe(None).next_batch(&mut out).await.unwrap();
+            assert_eq!(text(&out), "id: 4\ndata: e\n\nid: 5\ndata: e\n\n");
+        })
+        .await
+        .unwrap();
     }
 
     #[tokio::test]

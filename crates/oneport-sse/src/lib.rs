@@ -94,5 +94,6 @@ pub use crate::client::{
 #[cfg(feature = "tokio")]
 pub use crate::hub::{
     DEFAULT_HISTORY_MAX_BYTES, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_KEEP_ALIVE,
-    DEFAULT_SUBSCRIBER_QUEUE, DEFAULT_WRITE_TIMEOUT, Hub, HubConfig, Subscription, response_head,
+    DEFAULT_SUBSCRIBER_QUEUE, DEFAULT_WRITE_TIMEOUT, HISTORY_CUT_EVENT, Hub, HubConfig,
+    Subscription, response_head,
 };
