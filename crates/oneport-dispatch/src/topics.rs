@@ -154,6 +154,11 @@ impl TopicMessage {
         self.id.as_deref()
     }
 
+    /// The SSE event name, if any.
+    pub fn event_str(&self) -> Option<&str> {
+        self.event.as_deref()
+    }
+
     /// The text, for a text message.
     pub fn as_text(&self) -> Option<&str> {
         match &self.payload {

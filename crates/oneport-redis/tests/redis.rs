@@ -1,0 +1,269 @@
+//! The Redis backplane against a real `redis-server`, which each test
+//! starts on a free loopback port and stops by its PID.
+//!
+//! These tests need `redis-server` on `PATH`, so `cargo test --workspace`
+//! on a machine without it lists them as ignored; `.ci/run` installs Redis
+//! and runs them with `--ignored`, where a missing Redis fails.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use oneport_dispatch::topics::{TopicConfig, TopicHub, TopicMessage};
+use oneport_redis::{Config, Error, RedisBackplane};
+use oneport_sse::{ParsedEvent, Parser};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A redis-server on `port`, persisting every write (so that a restart
+/// keeps what was written), stopped when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let dir = std::env::temp_dir().join(format!("oneport-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("data dir");
+        Self::on(port, dir)
+    }
+
+    fn on(port: u16, dir: std::path::PathBuf) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (.ci/run installs it)");
+        let redis = Redis { child, port, dir };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return redis;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Stops it (SIGKILL: no goodbye) and starts it again on the same port
+    /// and data.
+    fn restart(mut self) -> Self {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (port, dir) = (self.port, self.dir.clone());
+        std::mem::forget(self);
+        Redis::on(port, dir)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fast() -> Config {
+    let mut c = Config::default();
+    c.min_backoff = Duration::from_millis(20);
+    c.max_backoff = Duration::from_millis(200);
+    c
+}
+
+async fn hub(redis: &Redis, config: Config) -> TopicHub {
+    let backplane = RedisBackplane::connect(&redis.url(), config)
+        .await
+        .expect("connect");
+    TopicHub::with_backplane(TopicConfig::default().ws_queue(10_000), backplane)
+}
+
+/// Publishes on `hub` until `ready` says the other side is reading.
+async fn until_read<F: FnMut() -> bool>(hub: &TopicHub, topic: &str, mut ready: F) {
+    for _ in 0..500 {
+        hub.publish(topic, TopicMessage::text("probe"))
+            .expect("publish");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if ready() {
+            return;
+        }
+    }
+    panic!("the other process never read the topic");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn a_publish_on_one_hub_reaches_the_other_in_order() {
+    tokio::time::timeout(LIMIT, async {
+        let redis = Redis::start();
+        let (a, b) = (hub(&redis, fast()).await, hub(&redis, fast()).await);
+        let mut ws = b.ws_subscriber();
+        ws.join("room");
+        let mut sse = b.subscribe_sse("room", None);
+        // Wait until B reads the topic: its subscriber sees a probe.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut ws = {
+            let probe = tokio::spawn(async move {
+                while let Some(Ok((_, m))) = ws.next().await {
+                    if m.as_text() == Some("probe") {
+                        let _ = tx.send(());
+                        break;
+                    }
+                }
+                ws
+            });
+            until_read(&a, "room", || rx.try_recv().is_ok()).await;
+            probe.await.unwrap()
+        };
+        for i in 0..100 {
+            let m = TopicMessage::text(format!("m{i}")).id("x").unwrap();
+            a.publish("room", m).unwrap();
+        }
+        let mut got = Vec::new();
+        while got.len() < 100 {
+            let (_, m) = ws.next().await.unwrap().unwrap();
+            if m.as_text() != Some("probe") {
+                got.push(m.as_text().unwrap().to_owned());
+            }
+        }
+        let want: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
+        assert_eq!(got, want, "every message, in publish order");
+        // The SSE subscriber on B sees the same, with Redis's stream ids.
+        let events = sse_events(&mut sse, 100).await;
+        let data: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
+        assert_eq!(data, want.iter().map(String::as_str).collect::<Vec<_>>());
+        let ids: Vec<&str> = events.iter().map(|e| e.last_event_id.as_str()).collect();
+        assert!(ids.iter().all(|id| id.contains('-')), "stream ids: {ids:?}");
+        assert!(ids.windows(2).all(|w| w[0] != w[1]));
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// The next `n` events of `sub` that are not probes.
+async fn sse_events(sub: &mut oneport_dispatch::topics::TopicSse, n: usize) -> Vec<ParsedEvent> {
+    let mut parser = Parser::default();
+    let mut events = Vec::new();
+    let mut batch = Vec::new();
+    let sub = sub.subscription().expect("subscribed");
+    while events.len() < n {
+        sub.next_batch(&mut batch)
+            .await
+            .expect("the stream goes on");
+        for chunk in batch.drain(..) {
+            parser.feed(&chunk).expect("valid stream");
+            while let Some(e) = parser.poll_event() {
+                if e.data != "probe" {
+                    events.push(e);
+                }
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn an_unreachable_redis_at_start_is_a_clear_error() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let err = RedisBackplane::connect(&format!("redis://127.0.0.1:{port}/"), Config::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains(&port.to_string()), "{err}");
+    assert!(matches!(
+        RedisBackplane::connect("http://nope", Config::default()).await,
+        Err(Error::Url(_))
+    ));
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn a_redis_restart_loses_no_event_and_keeps_subscribers() {
+    tokio::time::timeout(LIMIT, async {
+        let redis = Redis::start();
+        let (a, b) = (hub(&redis, fast()).await, hub(&redis, fast()).await);
+        let mut ws = b.ws_subscriber();
+        ws.join("feed");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let collector = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(Ok((_, m))) = ws.next().await {
+                let t = m.as_text().unwrap_or_default().to_owned();
+                if t == "probe" {
+                    let _ = tx.send(());
+                    continue;
+                }
+                got.push(t);
+                if got.len() == 60 {
+                    break;
+                }
+            }
+            got
+        });
+        until_read(&a, "feed", || rx.try_recv().is_ok()).await;
+        for i in 0..20 {
+            a.publish("feed", TopicMessage::text(format!("e{i}")).id("x").unwrap())
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let redis = redis.restart();
+        // Published while Redis comes back: buffered, then written.
+        for i in 20..60 {
+            a.publish("feed", TopicMessage::text(format!("e{i}")).id("x").unwrap())
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let got = collector.await.unwrap();
+        let want: Vec<String> = (0..60).map(|i| format!("e{i}")).collect();
+        assert_eq!(got, want, "every event, once, in order, across the restart");
+        drop(redis);
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn publishes_past_the_queue_fail_while_redis_is_down() {
+    tokio::time::timeout(LIMIT, async {
+        let redis = Redis::start();
+        let mut config = fast();
+        config.publish_queue = 8;
+        config.max_backoff = Duration::from_secs(5);
+        let a = hub(&redis, config).await;
+        drop(redis);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let results: Vec<bool> = (0..50)
+            .map(|i| a.publish("t", TopicMessage::text(format!("{i}"))).is_ok())
+            .collect();
+        let accepted = results.iter().filter(|ok| **ok).count();
+        // The queue, plus the one the writer holds while it retries.
+        assert!((8..=9).contains(&accepted), "{accepted} accepted");
+        assert!(!results[49], "a publish past the bound fails at once");
+    })
+    .await
+    .expect("test timed out");
+}
