@@ -202,7 +202,7 @@ impl Dispatcher for SseDispatcher {
             let sub = match (&self.source, topic) {
                 (Source::Hub(hub), _) => Feed::Hub(hub.subscribe(last_id.as_deref())),
                 (Source::Topics { hub, .. }, Some(topic)) => {
-                    Feed::Topic(hub.subscribe_sse(&topic, last_id.as_deref()))
+                    Feed::Topic(hub.subscribe_sse_resuming(&topic, last_id.as_deref()).await)
                 }
                 (Source::Topics { .. }, None) => return Outcome::Declined(req),
             };

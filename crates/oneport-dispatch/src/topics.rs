@@ -197,6 +197,9 @@ impl TopicMessage {
 struct Topic {
     sse: Hub,
     ws: Vec<Member>,
+    /// Set once the topic's history from the backplane (if any) is kept:
+    /// event streams subscribe only after that.
+    filled: Arc<tokio::sync::OnceCell<()>>,
 }
 
 /// A WebSocket subscriber's entry in a topic: a handle on its one queue.
@@ -279,7 +282,15 @@ impl Inner {
         topics.entry(Arc::from(name)).or_insert_with(|| Topic {
             sse: Hub::new(self.config.sse.clone()),
             ws: Vec::new(),
+            filled: Arc::default(),
         })
+    }
+
+    /// Keeps `message` in `topic`'s history without sending it.
+    fn remember(&self, topic: &str, message: &TopicMessage) {
+        if let (Some(t), Some(event)) = (self.lock().get(topic), message.to_event()) {
+            t.sse.remember(&event);
+        }
     }
 }
 
@@ -379,6 +390,74 @@ impl TopicHub {
             sub: Some(sub),
             topic: Arc::from(topic),
             hub: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// [`subscribe_sse`](TopicHub::subscribe_sse) for an event stream that
+    /// may resume from an id published in another process: when the topic
+    /// opens here with this subscriber, its history is first filled from
+    /// the backplane ([`Backplane::open_with_history`]), so that
+    /// `last_event_id` is found if the broker still keeps it, and a
+    /// `history-cut` event says so if it does not. Later subscribers wait
+    /// for that fill. With the in-process backplane it is
+    /// `subscribe_sse`.
+    pub async fn subscribe_sse_resuming(
+        &self,
+        topic: &str,
+        last_event_id: Option<&str>,
+    ) -> TopicSse {
+        loop {
+            let (opened, filled) = {
+                let mut topics = self.inner.lock();
+                let mut opened = false;
+                let t = self.inner.topic(&mut topics, topic, &mut opened);
+                (opened, Arc::clone(&t.filled))
+            };
+            let history = if opened {
+                let max = self.inner.config.sse.history_max_events;
+                let history = self
+                    .inner
+                    .backplane
+                    .open_with_history(topic, max, &self.local());
+                if history.is_none() {
+                    self.inner.backplane.open(topic, &self.local());
+                }
+                history
+            } else {
+                None
+            };
+            let inner = Arc::clone(&self.inner);
+            let name = topic.to_owned();
+            filled
+                .get_or_init(|| async move {
+                    let Some(history) = history else {
+                        return;
+                    };
+                    match history.await {
+                        Ok(messages) => {
+                            for m in &messages {
+                                inner.remember(&name, m);
+                            }
+                        }
+                        Err(e) => tracing::warn!(topic = name, error = %e, "no history from the backplane"),
+                    }
+                })
+                .await;
+            let mut topics = self.inner.lock();
+            // The topic may have been freed and made again meanwhile (its
+            // other subscribers left): then fill the new one.
+            let Some(t) = topics
+                .get_mut(topic)
+                .filter(|t| Arc::ptr_eq(&t.filled, &filled))
+            else {
+                continue;
+            };
+            let sub = t.sse.subscribe(last_event_id);
+            return TopicSse {
+                sub: Some(sub),
+                topic: Arc::from(topic),
+                hub: Arc::downgrade(&self.inner),
+            };
         }
     }
 

@@ -32,11 +32,16 @@
 //!   [`Config::publish_queue`] messages, and written once it is back;
 //!   past that bound a publish fails with a [`BackplaneError`] at once.
 //!
-//! # Not yet
+//! # Replay across processes
 //!
-//! Replaying a topic's history from Redis to an event stream that
-//! resumes in another process (`XRANGE` after its `Last-Event-ID`) is the
-//! next step: today a process replays what it read itself.
+//! When an event stream is a topic's first subscriber in a process, the
+//! topic's last entries (as many as the hub's `history_max_events`) are
+//! read from Redis (`XREVRANGE`) and kept for replay before it joins, and
+//! reading continues right after them: a client that resumes on B with a
+//! `Last-Event-ID` it got from A is replayed what followed, and one whose
+//! ID is older than what is kept gets the `history-cut` event first.
+//! A topic first opened by a WebSocket subscriber replays from what this
+//! process read since.
 //!
 //! # Example
 //!
@@ -60,10 +65,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use oneport_dispatch::BoxFuture;
 use oneport_dispatch::Message;
 use oneport_dispatch::topics::{Backplane, BackplaneError, LocalTopics, TopicMessage};
 use redis::aio::MultiplexedConnection;
-use redis::streams::StreamReadReply;
+use redis::streams::{StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client, Value};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -298,9 +304,81 @@ impl Backplane for RedisBackplane {
         self.wake.notify_one();
     }
 
+    fn open_with_history(
+        &self,
+        topic: &str,
+        max: usize,
+        local: &LocalTopics,
+    ) -> Option<BoxFuture<'static, Result<Vec<TopicMessage>, BackplaneError>>> {
+        self.remember_local(local);
+        let (shared, wake, topic) = (
+            Arc::clone(&self.shared),
+            Arc::clone(&self.wake),
+            topic.to_owned(),
+        );
+        Some(Box::pin(async move {
+            let tail = tail(&shared, &topic, max).await;
+            // Carried from right after the last entry read (or from now,
+            // if there was none or Redis did not answer).
+            let from = match &tail {
+                Ok((_, Some(last))) => last.clone(),
+                _ => "$".to_owned(),
+            };
+            shared.reading().last.insert(topic, from);
+            wake.notify_one();
+            tail.map(|(messages, _)| messages)
+        }))
+    }
+
     fn close(&self, topic: &str) {
         self.shared.reading().last.remove(topic);
     }
+}
+
+/// The last `max` id'd messages of `topic`'s stream, oldest first, and the
+/// id of its last entry. Live-only entries in between are skipped; the
+/// scan reads at most four times `max` entries, newest first, in pages.
+async fn tail(
+    shared: &Shared,
+    topic: &str,
+    max: usize,
+) -> Result<(Vec<TopicMessage>, Option<String>), BackplaneError> {
+    let failed = |e: redis::RedisError| {
+        BackplaneError::new("reading the history from Redis", Some(Box::new(e)))
+    };
+    let max = max.max(1);
+    let mut conn = shared.connection().await.map_err(failed)?;
+    let (mut newest_first, mut last, mut end) = (Vec::new(), None, "+".to_owned());
+    let mut scanned = 0;
+    while newest_first.len() < max && scanned < max.saturating_mul(4) {
+        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(shared.key(topic))
+            .arg(&end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(max)
+            .query_async(&mut conn)
+            .await
+            .map_err(failed)?;
+        let Some(oldest) = reply.ids.last() else {
+            break;
+        };
+        end = format!("({}", oldest.id);
+        scanned += reply.ids.len();
+        if last.is_none() {
+            last = reply.ids.first().map(|e| e.id.clone());
+        }
+        newest_first.extend(
+            reply
+                .ids
+                .iter()
+                .filter_map(|e| message_of(&e.id, &e.map))
+                .filter(|m| m.id_str().is_some()),
+        );
+    }
+    newest_first.truncate(max);
+    newest_first.reverse();
+    Ok((newest_first, last))
 }
 
 /// The stream entry's fields for `message`: whether it is kept (`k`: `i`

@@ -267,3 +267,65 @@ async fn publishes_past_the_queue_fail_while_redis_is_down() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn last_event_id_from_one_hub_resumes_on_the_other() {
+    tokio::time::timeout(LIMIT, async {
+        let redis = Redis::start();
+        let a = hub(&redis, fast()).await;
+        // A's own event stream learns the stream ids of what A publishes.
+        let mut watch = a.subscribe_sse_resuming("news", None).await;
+        for i in 0..10 {
+            a.publish("news", TopicMessage::text(format!("n{i}")).id("x").unwrap())
+                .unwrap();
+            // Live-only messages are carried but never replayed.
+            a.publish("news", TopicMessage::text("live")).unwrap();
+        }
+        let seen: Vec<ParsedEvent> = sse_events(&mut watch, 20)
+            .await
+            .into_iter()
+            .filter(|e| e.data != "live")
+            .collect();
+        assert_eq!(seen.len(), 10);
+        let id_of = |i: usize| seen[i].last_event_id.clone();
+
+        // B has never read the topic; a client resumes there after n4.
+        let b_config = TopicConfig::default().sse(
+            oneport_sse::HubConfig::default()
+                .history_max_events(8)
+                .keep_alive(None),
+        );
+        let b = TopicHub::with_backplane(
+            b_config.clone(),
+            RedisBackplane::connect(&redis.url(), fast()).await.unwrap(),
+        );
+        let mut resumed = b.subscribe_sse_resuming("news", Some(&id_of(4))).await;
+        a.publish("news", TopicMessage::text("n10").id("x").unwrap())
+            .unwrap();
+        let got = sse_events(&mut resumed, 6).await;
+        let data: Vec<&str> = got.iter().map(|e| e.data.as_str()).collect();
+        assert_eq!(
+            data,
+            ["n5", "n6", "n7", "n8", "n9", "n10"],
+            "replayed, then live"
+        );
+        assert_eq!(
+            got[0].last_event_id,
+            id_of(5),
+            "the same ids in both processes"
+        );
+
+        // A third process that keeps only 8 entries: n0's id is not kept.
+        let c = TopicHub::with_backplane(
+            b_config,
+            RedisBackplane::connect(&redis.url(), fast()).await.unwrap(),
+        );
+        let mut late = c.subscribe_sse_resuming("news", Some(&id_of(0))).await;
+        let got = sse_events(&mut late, 1).await;
+        assert_eq!(got[0].event_type, "history-cut", "{got:?}");
+        assert_eq!(got[0].data, id_of(0));
+    })
+    .await
+    .expect("test timed out");
+}

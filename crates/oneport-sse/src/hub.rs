@@ -323,6 +323,25 @@ impl Hub {
         state.broadcast(&bytes)
     }
 
+    /// Keeps `event` in the history for replay without sending it to
+    /// anyone: for a history filled from elsewhere (another process's
+    /// events, read back from a broker) before subscribers join. An event
+    /// without an id is not kept. Returns whether it was kept.
+    pub fn remember(&self, event: &Event) -> bool {
+        let Some(id) = event.id_str() else {
+            return false;
+        };
+        let mut state = self.lock();
+        if state.closed {
+            return false;
+        }
+        if let Ok(n) = id.parse::<u64>() {
+            state.next_id = state.next_id.max(n.saturating_add(1));
+        }
+        state.keep(&self.inner.config, id, &event.to_bytes());
+        true
+    }
+
     /// Gives `event` the next numeric id (replacing any id it had), then
     /// publishes it as [`publish`](Self::publish) does; returns the id.
     ///
@@ -673,6 +692,28 @@ mod tests {
         assert_eq!(c.keep_alive, None);
         assert_eq!(c.retry, Some(Duration::from_millis(4)));
         assert_eq!(c.write_timeout, Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn remembered_events_are_replayed_not_sent() {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let hub = Hub::new(HubConfig::default().keep_alive(None));
+            let mut live = hub.subscribe(None);
+            assert!(hub.remember(&Event::new("old").id("7").unwrap()));
+            assert!(!hub.remember(&Event::new("no id")));
+            hub.publish(Event::new("new").id("8").unwrap());
+            let mut out = Vec::new();
+            live.next_batch(&mut out).await.unwrap();
+            assert_eq!(text(&out), "id: 8\ndata: new\n\n", "remembered, not sent");
+            let mut out = Vec::new();
+            hub.subscribe(Some("7")).next_batch(&mut out).await.unwrap();
+            assert_eq!(text(&out), "id: 8\ndata: new\n\n");
+            let mut out = Vec::new();
+            hub.subscribe(None).next_batch(&mut out).await.unwrap();
+            assert_eq!(text(&out), "id: 7\ndata: old\n\nid: 8\ndata: new\n\n");
+        })
+        .await
+        .unwrap();
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Weak;
 
 use super::{Inner, TopicMessage};
+use crate::dispatcher::BoxFuture;
 
 /// Carries each publish of a [`TopicHub`](super::TopicHub) to the
 /// subscribers of its topic in every process that serves it, this one
@@ -40,6 +41,27 @@ pub trait Backplane: Send + Sync + 'static {
     /// it here. The in-process backplane has nothing to do.
     fn open(&self, topic: &str, local: &LocalTopics) {
         let _ = (topic, local);
+    }
+
+    /// `topic` gains its first subscriber in this process and it is an
+    /// event stream, which may resume from an id published elsewhere: in
+    /// place of [`open`](Backplane::open), start carrying the topic here
+    /// and return the last `max` id'd messages the broker keeps for it,
+    /// oldest first, each with its id, such that what is delivered next
+    /// follows the last of them with no gap and no repeat. The hub keeps
+    /// them for replay before the subscriber joins.
+    ///
+    /// `None` (the default, and the in-process backplane's answer) when the
+    /// broker keeps nothing beyond what this process saw; the hub then
+    /// calls [`open`](Backplane::open).
+    fn open_with_history(
+        &self,
+        topic: &str,
+        max: usize,
+        local: &LocalTopics,
+    ) -> Option<BoxFuture<'static, Result<Vec<TopicMessage>, BackplaneError>>> {
+        let _ = (topic, max, local);
+        None
     }
 
     /// `topic` lost its last subscriber in this process: stop carrying it
