@@ -22,13 +22,19 @@
 //!
 //! The first line on standard output is `listening on ADDR`; logs go to
 //! standard error (`RUST_LOG=info` shows accepts, messages and closes).
+//!
+//! With `--redis redis://127.0.0.1:6379`, several chat processes share
+//! their rooms through Redis Streams: a message typed on one reaches the
+//! members on every other. (The recent packets a newcomer gets are still
+//! each process's own.)
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use oneport::dispatch::topics::{TopicHub, TopicMessage};
+use oneport::dispatch::topics::{TopicConfig, TopicHub, TopicMessage};
 use oneport::prelude::*;
+use oneport_redis::{Config as RedisConfig, RedisBackplane};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
@@ -196,9 +202,10 @@ async fn main() -> std::io::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let known = ["addr", "allow-origin"];
+    let known = ["addr", "allow-origin", "redis"];
     let addr = cli::option("addr", "127.0.0.1:3490", &known);
     let extra_origin = cli::option("allow-origin", "", &known);
+    let redis = cli::option("redis", "", &known);
 
     let server = Server::builder().bind(addr.as_str()).await?;
     let local = server.local_addr();
@@ -212,7 +219,18 @@ async fn main() -> std::io::Result<()> {
         origins.push(extra_origin);
     }
 
-    let hub = TopicHub::default();
+    // With --redis URL, several chat processes share their rooms.
+    let hub = if redis.is_empty() {
+        TopicHub::default()
+    } else {
+        match RedisBackplane::connect(&redis, RedisConfig::default()).await {
+            Ok(backplane) => TopicHub::with_backplane(TopicConfig::default(), backplane),
+            Err(e) => {
+                eprintln!("chat: {e}");
+                std::process::exit(1)
+            }
+        }
+    };
     let rooms = Arc::new(Rooms::default());
     let (members_hub, members_rooms) = (hub.clone(), rooms.clone());
     let (lobby_hub, lobby_rooms) = (hub.clone(), rooms.clone());

@@ -368,3 +368,91 @@ async fn chat_speaks_the_tutorials_protocol_carefully() {
     })
     .await;
 }
+
+/// A redis-server on a free loopback port for one test, killed with it.
+struct RedisServer(Child, u16);
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn redis_server() -> RedisServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let child = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (.ci/run installs it)");
+    let server = RedisServer(child, port);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(server);
+    panic!("redis-server did not start");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn two_chat_processes_share_a_room_through_redis() {
+    use serde_json::json;
+    bounded(async {
+        let redis = redis_server();
+        let url = format!("redis://127.0.0.1:{}/", redis.1);
+        let a = start("chat", &["--addr", "127.0.0.1:0", "--redis", &url], 1);
+        let b = start("chat", &["--addr", "127.0.0.1:0", "--redis", &url], 1);
+        let (addr_a, addr_b) = (
+            addr_of(&a.lines[0], "listening on "),
+            addr_of(&b.lines[0], "listening on "),
+        );
+        let mut ada = member(&addr_a, "kitchen").await;
+        let mut bob = member(&addr_b, "kitchen").await;
+        // Bob's process reads the room once its reader has started on it:
+        // Ada speaks until Bob hears her.
+        say(&mut bob, json!({"type": "chat-join", "payload": {"username": "bob"}})).await;
+        let mut heard = None;
+        for i in 0..100 {
+            let said = json!({"type": "chat-message", "payload": {"username": "ada", "message": format!("hi {i}")}});
+            say(&mut ada, said).await;
+            if let Ok(Some(Ok(Message::Text(t)))) =
+                tokio::time::timeout(Duration::from_millis(100), bob.recv()).await
+            {
+                let packet: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                if packet["payload"]["username"] == "ada" {
+                    heard = Some(packet);
+                    break;
+                }
+            }
+        }
+        let heard = heard.expect("bob, on process B, heard ada, on process A");
+        assert_eq!(heard["type"], "chat-message");
+        // And back: Bob's words reach Ada (skipping what she hears of her own).
+        say(&mut bob, json!({"type": "chat-message", "payload": {"username": "bob", "message": "hello from B"}})).await;
+        loop {
+            let p = hear(&mut ada).await;
+            if p["payload"]["message"] == "hello from B" {
+                assert_eq!(p["payload"]["username"], "bob");
+                break;
+            }
+        }
+        drop(redis);
+    })
+    .await;
+}
