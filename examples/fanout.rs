@@ -15,6 +15,17 @@
 //! and `/stats` (bytes and allocations so far, counted by a wrapping global
 //! allocator). Each message carries the wall-clock time it was published;
 //! the subscribers note when it arrives. Loopback only.
+//!
+//! ```text
+//! target/release/examples/fanout --redis redis://127.0.0.1:6379 [SUBSCRIBERS] [PUBLISHES]
+//! ```
+//!
+//! compares one process with SUBSCRIBERS (default 1000, half WebSocket,
+//! half SSE) on the in-process hub against two processes sharing the
+//! topic through Redis, the subscribers split evenly and every publish
+//! made on the first: delivery latency at 100 publishes a second, and
+//! the publishes per second a burst sustains until every subscriber has
+//! every message.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -42,8 +53,17 @@ fn now_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-async fn serve() -> std::io::Result<()> {
-    let hub = TopicHub::default();
+async fn serve(redis: Option<&str>) -> std::io::Result<()> {
+    let hub = match redis {
+        None => TopicHub::default(),
+        Some(url) => {
+            let backplane =
+                oneport_redis::RedisBackplane::connect(url, oneport_redis::Config::default())
+                    .await
+                    .map_err(std::io::Error::other)?;
+            TopicHub::with_backplane(oneport::dispatch::topics::TopicConfig::default(), backplane)
+        }
+    };
     let (ws_hub, pub_hub) = (hub.clone(), hub.clone());
     let site = sequencer(vec![
         Box::new(filter(
@@ -142,7 +162,8 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 async fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("--serve") => {
-            if let Err(e) = serve().await {
+            let redis = std::env::args().nth(3);
+            if let Err(e) = serve(redis.as_deref()).await {
                 eprintln!("fanout server: {e}");
             }
             return;
@@ -150,9 +171,20 @@ async fn main() {
         Some("--serve-counting") => {
             let _profiler = dhat::Profiler::builder().testing().build();
             COUNTING.store(true, Ordering::Relaxed);
-            if let Err(e) = serve().await {
+            if let Err(e) = serve(None).await {
                 eprintln!("fanout server: {e}");
             }
+            return;
+        }
+        Some("--redis") => {
+            let url = std::env::args().nth(2).expect("--redis URL");
+            let arg = |i: usize, d: usize| {
+                std::env::args()
+                    .nth(i)
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(d)
+            };
+            split(&url, arg(3, 1000), arg(4, 200)).await;
             return;
         }
         _ => {}
@@ -314,5 +346,172 @@ async fn run(n: usize, publishes: usize, mode: &str) -> Figures {
         cpu_per_message_us: cpu_us / delivered.max(1) as f64,
         bytes_per_publish: bytes,
         allocs_per_publish: allocs,
+    }
+}
+
+/// A server child: `--serve`, or `--serve --redis URL`.
+fn server(redis: Option<&str>) -> (std::process::Child, String) {
+    let exe = std::env::current_exe().expect("own path");
+    let mut cmd = Command::new(exe);
+    cmd.arg("--serve");
+    if let Some(url) = redis {
+        cmd.args(["--redis", url]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let addr = line.trim().trim_start_matches("listening on ").to_owned();
+    assert!(!addr.is_empty(), "the server did not start");
+    (child, addr)
+}
+
+/// `count` WebSocket and `count` SSE subscribers on `addr`; each records
+/// the latency of every message it gets, until it has `publishes`.
+async fn subscribers(
+    addr: &str,
+    count: usize,
+    publishes: usize,
+    latencies: &Arc<std::sync::Mutex<Vec<u64>>>,
+    received: &Arc<AtomicU64>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for _ in 0..count {
+        let (mut ws, _) = connect(&format!("ws://{addr}/ws")).await.expect("ws");
+        let (lat, got) = (latencies.clone(), received.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(Ok(m)) = ws.recv().await {
+                let t: u64 = m.as_text().and_then(|t| t.parse().ok()).unwrap_or(0);
+                mine.push(now_us().saturating_sub(t));
+                got.fetch_add(1, Ordering::Relaxed);
+                if mine.len() == publishes {
+                    break;
+                }
+            }
+            lat.lock().expect("lock").extend(mine);
+        }));
+        let mut s = TcpStream::connect(addr).await.expect("sse");
+        s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("subscribe");
+        let (lat, got) = (latencies.clone(), received.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut pending = String::new();
+            while mine.len() < publishes {
+                let Ok(k) = s.read(&mut buf).await else { break };
+                if k == 0 {
+                    break;
+                }
+                pending.push_str(&String::from_utf8_lossy(&buf[..k]));
+                while let Some(at) = pending.find("\n\n") {
+                    let event: String = pending.drain(..at + 2).collect();
+                    if let Some(t) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                        mine.push(now_us().saturating_sub(t.parse().unwrap_or(0)));
+                        got.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            lat.lock().expect("lock").extend(mine);
+        }));
+    }
+    tasks
+}
+
+/// Publishes `publishes` messages on `addr`, `pause` apart, and waits until
+/// `expected` deliveries arrived (at most two minutes). Returns the
+/// latencies and the publishes per second from the first publish to the
+/// last delivery.
+async fn measure(
+    servers: &[&str],
+    per_kind: usize,
+    publishes: usize,
+    pause: Option<Duration>,
+) -> (Vec<u64>, u64, f64) {
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let received = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for addr in servers {
+        tasks.extend(subscribers(addr, per_kind, publishes, &latencies, &received).await);
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut control = TcpStream::connect(servers[0]).await.expect("control");
+    let started = Instant::now();
+    for _ in 0..publishes {
+        let body = now_us().to_string();
+        let req = format!(
+            "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        get(&mut control, req.as_bytes()).await;
+        if let Some(p) = pause {
+            tokio::time::sleep(p).await;
+        }
+    }
+    let expected = (2 * per_kind * servers.len() * publishes) as u64;
+    while received.load(Ordering::Relaxed) < expected
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rate = publishes as f64 / started.elapsed().as_secs_f64();
+    for t in tasks {
+        t.abort();
+    }
+    let mut lat = latencies.lock().expect("lock").clone();
+    lat.sort_unstable();
+    (lat, received.load(Ordering::Relaxed), rate)
+}
+
+/// One process on the in-process hub against two sharing Redis.
+async fn split(url: &str, total: usize, publishes: usize) {
+    println!(
+        "| setup | delivered | latency p50 / p99 (100 publishes/s) | publishes per second, burst |"
+    );
+    println!("|---|---|---|---|");
+    for redis in [None, Some(url)] {
+        let mut children = Vec::new();
+        let (c, a) = server(redis);
+        children.push(c);
+        let mut addrs = vec![a];
+        if redis.is_some() {
+            let (c, b) = server(redis);
+            children.push(c);
+            addrs.push(b);
+        }
+        let servers: Vec<&str> = addrs.iter().map(String::as_str).collect();
+        let per_kind = total / 2 / servers.len();
+        let (lat, delivered, _) = measure(
+            &servers,
+            per_kind,
+            publishes,
+            Some(Duration::from_millis(10)),
+        )
+        .await;
+        let (_, burst_delivered, rate) = measure(&servers, per_kind, publishes, None).await;
+        let expected = (2 * per_kind * servers.len() * publishes) as u64;
+        let name = match redis {
+            None => format!("one process, in-process hub, {total} subscribers"),
+            Some(_) => format!(
+                "two processes on Redis, {} + {} subscribers",
+                total / 2,
+                total / 2
+            ),
+        };
+        println!(
+            "| {name} | {delivered} of {expected} (burst: {burst_delivered}) | {} µs / {} µs | {rate:.0} |",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        );
+        for mut c in children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
