@@ -50,10 +50,24 @@ const MAX_USERNAME: usize = 32;
 const MAX_MESSAGE: usize = 1000;
 
 /// The rooms' recent packets, and the ids the event streams carry.
-#[derive(Default)]
 struct Rooms {
     recent: Mutex<HashMap<String, VecDeque<String>>>,
     next_id: AtomicU64,
+    /// What tells this process's private topics from another's.
+    instance: String,
+}
+
+impl Default for Rooms {
+    fn default() -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Rooms {
+            recent: Mutex::default(),
+            next_id: AtomicU64::default(),
+            instance: format!("{}-{started}", std::process::id()),
+        }
+    }
 }
 
 impl Rooms {
@@ -141,7 +155,13 @@ async fn member(ws: WebSocket, req: http::request::Parts, hub: TopicHub, rooms: 
     let (mut rx, mut tx) = ws.split();
     // A private topic carries what only this member should see (the
     // history, its errors), in order with the room's packets.
-    let private = format!("member/{}", rooms.next_id.fetch_add(1, Ordering::Relaxed));
+    // Unique across processes too (with --redis the topics are shared):
+    // this process's start time and PID, then a counter.
+    let private = format!(
+        "member/{}/{}",
+        rooms.instance,
+        rooms.next_id.fetch_add(1, Ordering::Relaxed)
+    );
     let mut sub = hub.ws_subscriber();
     sub.join(&private);
     for packet in rooms.recent(&room) {

@@ -329,3 +329,34 @@ async fn last_event_id_from_one_hub_resumes_on_the_other() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn two_topics_opened_at_once_are_both_read() {
+    tokio::time::timeout(LIMIT, async {
+        let redis = Redis::start();
+        let (a, b) = (hub(&redis, fast()).await, hub(&redis, fast()).await);
+        let mut on_a = a.ws_subscriber();
+        on_a.join("private/0");
+        on_a.join("room");
+        let mut on_b = b.ws_subscriber();
+        on_b.join("private/0");
+        on_b.join("room");
+        let mut heard = false;
+        for i in 0..100 {
+            b.publish("room", TopicMessage::text(format!("b{i}")))
+                .unwrap();
+            if let Ok(Some(Ok((topic, _)))) =
+                tokio::time::timeout(Duration::from_millis(100), on_a.next()).await
+            {
+                if &*topic == "room" {
+                    heard = true;
+                    break;
+                }
+            }
+        }
+        assert!(heard, "A never read the room B publishes to");
+    })
+    .await
+    .expect("test timed out");
+}
