@@ -27,19 +27,53 @@ use tracing::{debug, info, warn};
 
 use self::http::serve_connection;
 use crate::dispatcher::{Context, Dispatcher, Shutdown};
-use crate::stream::ServerStream;
+use crate::stream::{Security, ServerStream};
 
-/// The accepted connection as the server speaks on it: TLS once its
+/// Serves one accepted connection on its own task: over TLS once the
 /// handshake is done, when the server has a certificate.
-#[allow(clippy::unused_async)] // awaits only with the `tls` feature
-async fn open(tcp: tokio::net::TcpStream, config: &Config) -> io::Result<ServerStream> {
+///
+/// The plain path spawns the connection's future as it is, and the TLS
+/// path boxes its handshake: the task's allocation is the largest state
+/// its future holds at any await, and it lasts as long as the connection,
+/// so it must not keep room for a handshake it never runs (or ran once).
+fn spawn_connection(
+    tasks: &mut JoinSet<()>,
+    tcp: tokio::net::TcpStream,
+    cx: Context,
+    config: Arc<Config>,
+    dispatcher: Arc<dyn Dispatcher>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let peer = cx.peer;
     #[cfg(feature = "tls")]
-    if let Some(tls) = &config.tls {
-        let _ = tcp.set_nodelay(true);
-        return tls.accept(tcp).await;
+    if let Some(tls) = config.tls.clone() {
+        tasks.spawn(async move {
+            let _permit = permit;
+            let _ = tcp.set_nodelay(true);
+            let io = match Box::pin(tls.accept(tcp)).await {
+                Ok(io) => io,
+                Err(e) => {
+                    debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+            };
+            let cx = Context {
+                security: io.security(),
+                ..cx
+            };
+            if let Err(e) = serve_connection(io, cx, config, dispatcher).await {
+                debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+        return;
     }
-    let _ = config;
-    Ok(ServerStream::Tcp(tcp))
+    let conn = serve_connection(ServerStream::Tcp(tcp), cx, config, dispatcher);
+    tasks.spawn(async move {
+        let _permit = permit;
+        if let Err(e) = conn.await {
+            debug!(%peer, error = %e, "connection ended with an error");
+        }
+    });
 }
 
 /// Default for [`Builder::header_read_timeout`]: 10 seconds.
@@ -303,28 +337,20 @@ impl Server {
                 () = stop.wait() => break,
             };
             debug!(%peer, "connection accepted");
-            let shutdown = Shutdown::new(self.shutdown.subscribe());
-            let (local, config, dispatcher) =
-                (self.local_addr, self.config.clone(), dispatcher.clone());
-            tasks.spawn(async move {
-                let _permit = permit;
-                let io = match open(io, &config).await {
-                    Ok(io) => io,
-                    Err(e) => {
-                        debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                };
-                let cx = Context {
-                    peer,
-                    local,
-                    shutdown,
-                    security: io.security(),
-                };
-                if let Err(e) = serve_connection(io, cx, config, dispatcher).await {
-                    debug!(%peer, error = %e, "connection ended with an error");
-                }
-            });
+            let cx = Context {
+                peer,
+                local: self.local_addr,
+                shutdown: Shutdown::new(self.shutdown.subscribe()),
+                security: Security::Plain,
+            };
+            spawn_connection(
+                &mut tasks,
+                io,
+                cx,
+                self.config.clone(),
+                dispatcher.clone(),
+                permit,
+            );
         }
         info!(connections = tasks.len(), "shutting down");
         drop(self.listener);
