@@ -235,66 +235,12 @@ struct Figures {
 }
 
 async fn run(n: usize, publishes: usize, mode: &str) -> Figures {
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = Command::new(exe)
-        .arg(mode)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the server");
+    let (mut child, addr) = server(&[mode]);
     let pid = child.id();
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    let addr = line.trim().trim_start_matches("listening on ").to_owned();
 
     let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(2 * n * publishes)));
     let received = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..n {
-        let (mut ws, _) = connect(&format!("ws://{addr}/ws")).await.expect("ws");
-        let (lat, got) = (latencies.clone(), received.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            while let Some(Ok(m)) = ws.recv().await {
-                let t: u64 = m.as_text().and_then(|t| t.parse().ok()).unwrap_or(0);
-                mine.push(now_us().saturating_sub(t));
-                got.fetch_add(1, Ordering::Relaxed);
-                if mine.len() == publishes {
-                    break;
-                }
-            }
-            lat.lock().expect("lock").extend(mine);
-        }));
-    }
-    for _ in 0..n {
-        let mut s = TcpStream::connect(&addr).await.expect("sse");
-        s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("subscribe");
-        let (lat, got) = (latencies.clone(), received.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            let mut buf = vec![0u8; 16 * 1024];
-            let mut pending = String::new();
-            while mine.len() < publishes {
-                let Ok(k) = s.read(&mut buf).await else { break };
-                if k == 0 {
-                    break;
-                }
-                pending.push_str(&String::from_utf8_lossy(&buf[..k]));
-                while let Some(at) = pending.find("\n\n") {
-                    let event: String = pending.drain(..at + 2).collect();
-                    if let Some(t) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                        let t: u64 = t.parse().unwrap_or(0);
-                        mine.push(now_us().saturating_sub(t));
-                        got.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            lat.lock().expect("lock").extend(mine);
-        }));
-    }
+    let tasks = subscribers(&addr, n, publishes, &latencies, &received).await;
     // Let every subscription settle before measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -349,15 +295,12 @@ async fn run(n: usize, publishes: usize, mode: &str) -> Figures {
     }
 }
 
-/// A server child: `--serve`, or `--serve --redis URL`.
-fn server(redis: Option<&str>) -> (std::process::Child, String) {
+/// A server child of this binary, started with `args` (`--serve`,
+/// `--serve-counting`, `--serve --redis URL`).
+fn server(args: &[&str]) -> (std::process::Child, String) {
     let exe = std::env::current_exe().expect("own path");
-    let mut cmd = Command::new(exe);
-    cmd.arg("--serve");
-    if let Some(url) = redis {
-        cmd.args(["--redis", url]);
-    }
-    let mut child = cmd
+    let mut child = Command::new(exe)
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the server");
@@ -477,11 +420,15 @@ async fn split(url: &str, total: usize, publishes: usize) {
     println!("|---|---|---|---|");
     for redis in [None, Some(url)] {
         let mut children = Vec::new();
-        let (c, a) = server(redis);
+        let args: Vec<&str> = match redis {
+            None => vec!["--serve"],
+            Some(url) => vec!["--serve", "--redis", url],
+        };
+        let (c, a) = server(&args);
         children.push(c);
         let mut addrs = vec![a];
         if redis.is_some() {
-            let (c, b) = server(redis);
+            let (c, b) = server(&args);
             children.push(c);
             addrs.push(b);
         }
