@@ -163,11 +163,11 @@ async fn member(ws: WebSocket, req: http::request::Parts, hub: TopicHub, rooms: 
         rooms.next_id.fetch_add(1, Ordering::Relaxed)
     );
     let mut sub = hub.ws_subscriber();
-    sub.join(&private);
+    sub.join(&private).await;
     for packet in rooms.recent(&room) {
         let _ = hub.publish(&private, TopicMessage::text(packet));
     }
-    sub.join(&topic(&room));
+    sub.join(&topic(&room)).await;
     let forward = tokio::spawn(async move {
         let _ = sub.forward(&mut tx).await;
     });

@@ -73,7 +73,7 @@ async fn serve(redis: Option<&str>) -> std::io::Result<()> {
                 async move {
                     let (mut rx, mut tx) = ws.split();
                     let mut sub = hub.ws_subscriber();
-                    sub.join("t");
+                    sub.join("t").await;
                     let forward = tokio::spawn(async move { sub.forward(&mut tx).await });
                     while rx.recv().await.is_some() {}
                     forward.abort();

@@ -12,8 +12,11 @@
 //!   with an id is kept in its topic's history, bounded by count and bytes
 //!   ([`HubConfig::history_max_events`], [`HubConfig::history_max_bytes`]),
 //!   and replayed after the `Last-Event-ID` a reconnecting client sends.
-//!   The history lives as long as the topic: it goes when the last
-//!   subscriber leaves.
+//!   The history outlives the topic's subscribers: a topic nobody follows
+//!   keeps it, idle, among the last [`TopicConfig::idle_topics`] to go
+//!   idle, so a client that was a topic's only subscriber resumes it after
+//!   a reconnection. (A broker that keeps the history itself, such as
+//!   Redis Streams, is read back instead.)
 //! - **At most once, live only**, for everything else: a message without
 //!   an id, and every message to a WebSocket subscriber, reaches the
 //!   subscribers present when it is delivered, once, or not at all (a
@@ -27,8 +30,10 @@
 //!   for all the topics it joined. A subscriber whose queue is full is
 //!   dropped at once, and a slow one never delays the others.
 //! - **Topics come and go**: one is made when its first subscriber joins
-//!   and freed when its last leaves; publishing to a topic nobody follows
-//!   delivers nothing and keeps nothing.
+//!   (or an id'd event is published to it) and, once its last subscriber
+//!   has left, kept idle only while it has history and is among the last
+//!   [`TopicConfig::idle_topics`] to go idle. Publishing a message without
+//!   an id to a topic nobody follows delivers nothing and keeps nothing.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -48,6 +53,8 @@ pub use backplane::{Backplane, BackplaneError, InProcess, LocalTopics};
 
 /// Default for [`TopicConfig::ws_queue`]: 256 messages.
 pub const DEFAULT_WS_QUEUE: usize = 256;
+/// Default for [`TopicConfig::idle_topics`]: 64 topics.
+pub const DEFAULT_IDLE_TOPICS: usize = 64;
 
 /// Settings of a [`TopicHub`].
 #[derive(Debug, Clone)]
@@ -64,6 +71,18 @@ pub struct TopicConfig {
     ///
     /// Default is [`DEFAULT_WS_QUEUE`] (256).
     pub ws_queue: usize,
+    /// How many topics with no subscriber keep their replay history, so
+    /// that a client that was a topic's only subscriber resumes it after a
+    /// reconnection, and events published before anyone subscribes are
+    /// replayed. Past this many, the topic idle longest is freed. Memory
+    /// kept is at most `idle_topics` times
+    /// [`HubConfig::history_max_bytes`]. Only with a backplane that keeps
+    /// no history of its own ([`Backplane::keeps_history`]); a broker's
+    /// topics are read back from the broker.
+    ///
+    /// Default is [`DEFAULT_IDLE_TOPICS`] (64); 0 frees a topic with its
+    /// last subscriber.
+    pub idle_topics: usize,
 }
 
 impl Default for TopicConfig {
@@ -71,6 +90,7 @@ impl Default for TopicConfig {
         Self {
             sse: HubConfig::default(),
             ws_queue: DEFAULT_WS_QUEUE,
+            idle_topics: DEFAULT_IDLE_TOPICS,
         }
     }
 }
@@ -85,6 +105,12 @@ impl TopicConfig {
     /// Sets [`ws_queue`](TopicConfig::ws_queue).
     pub fn ws_queue(mut self, messages: usize) -> Self {
         self.ws_queue = messages;
+        self
+    }
+
+    /// Sets [`idle_topics`](TopicConfig::idle_topics).
+    pub fn idle_topics(mut self, topics: usize) -> Self {
+        self.idle_topics = topics;
         self
     }
 }
@@ -197,9 +223,19 @@ impl TopicMessage {
 struct Topic {
     sse: Hub,
     ws: Vec<Member>,
-    /// Set once the topic's history from the backplane (if any) is kept:
-    /// event streams subscribe only after that.
+    /// Set once the backplane carries the topic here and its history
+    /// from the backplane (if any) is kept: joins complete and event
+    /// streams subscribe only after that.
     filled: Arc<tokio::sync::OnceCell<()>>,
+    /// Whether the backplane carries the topic here; not while it is idle
+    /// (no subscriber, history kept).
+    carried: bool,
+}
+
+impl Topic {
+    fn is_empty(&self) -> bool {
+        self.ws.is_empty() && self.sse.subscriber_count() == 0
+    }
 }
 
 /// A WebSocket subscriber's entry in a topic: a handle on its one queue.
@@ -213,6 +249,8 @@ pub(crate) struct Inner {
     config: TopicConfig,
     backplane: Box<dyn Backplane>,
     topics: Mutex<HashMap<Arc<str>, Topic>>,
+    /// The idle topics, the one idle longest first (taken after `topics`).
+    idle: Mutex<std::collections::VecDeque<Arc<str>>>,
     next_id: AtomicU64,
 }
 
@@ -226,6 +264,16 @@ impl Inner {
     pub(crate) fn deliver(&self, topic: &str, message: &TopicMessage) -> usize {
         let mut topics = self.lock();
         let Some(t) = topics.get_mut(topic) else {
+            // Nobody follows it: an id'd event is still kept for replay,
+            // in an idle topic, when idle topics are kept here.
+            if message.id.is_some() && self.keeps_idle() {
+                if let Some(event) = message.to_event() {
+                    let t = self.make(&mut topics, topic);
+                    t.carried = false;
+                    t.sse.remember(&event);
+                    self.idle(&mut topics, topic);
+                }
+            }
             return 0;
         };
         let mut delivered = 0;
@@ -254,36 +302,75 @@ impl Inner {
         delivered
     }
 
-    /// Frees `topic` if nobody follows it any more.
+    /// Whether topics without subscribers keep their history here.
+    fn keeps_idle(&self) -> bool {
+        self.config.idle_topics > 0 && !self.backplane.keeps_history()
+    }
+
+    /// Frees `topic` if nobody follows it any more, or keeps it idle with
+    /// its history (see [`TopicConfig::idle_topics`]).
     fn release(&self, topic: &str) {
         let mut topics = self.lock();
-        let empty = topics
-            .get(topic)
-            .is_some_and(|t| t.ws.is_empty() && t.sse.subscriber_count() == 0);
-        if empty {
-            if let Some(t) = topics.remove(topic) {
-                t.sse.close();
+        let Some(t) = topics.get_mut(topic).filter(|t| t.carried && t.is_empty()) else {
+            return;
+        };
+        if self.keeps_idle() && t.sse.history_len() > 0 {
+            t.carried = false;
+            // A subscriber that comes back opens it again.
+            t.filled = Arc::default();
+            self.idle(&mut topics, topic);
+        } else if let Some(t) = topics.remove(topic) {
+            t.sse.close();
+        }
+        drop(topics);
+        self.backplane.close(topic);
+    }
+
+    /// Records `topic` as idle, freeing the one idle longest past the
+    /// bound.
+    fn idle(&self, topics: &mut HashMap<Arc<str>, Topic>, topic: &str) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.push_back(Arc::from(topic));
+        while idle.len() > self.config.idle_topics {
+            let Some(oldest) = idle.pop_front() else {
+                break;
+            };
+            if topics.get(&oldest).is_some_and(|t| !t.carried) {
+                if let Some(t) = topics.remove(&oldest) {
+                    t.sse.close();
+                }
             }
-            drop(topics);
-            self.backplane.close(topic);
         }
     }
 
-    /// The topic, made if it does not exist (and the backplane told).
+    fn make<'a>(&self, topics: &'a mut HashMap<Arc<str>, Topic>, name: &str) -> &'a mut Topic {
+        topics.entry(Arc::from(name)).or_insert_with(|| Topic {
+            sse: Hub::new(self.config.sse.clone()),
+            ws: Vec::new(),
+            filled: Arc::default(),
+            carried: true,
+        })
+    }
+
+    /// The topic, made if it does not exist; `opened` is set when the
+    /// backplane must now be told to carry it (it was new, or idle).
     fn topic<'a>(
         &self,
         topics: &'a mut HashMap<Arc<str>, Topic>,
         name: &str,
         opened: &mut bool,
     ) -> &'a mut Topic {
-        if !topics.contains_key(name) {
-            *opened = true;
+        let idle = topics.get(name).is_some_and(|t| !t.carried);
+        if idle {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|t| &**t != name);
         }
-        topics.entry(Arc::from(name)).or_insert_with(|| Topic {
-            sse: Hub::new(self.config.sse.clone()),
-            ws: Vec::new(),
-            filled: Arc::default(),
-        })
+        *opened = idle || !topics.contains_key(name);
+        let t = self.make(topics, name);
+        t.carried = true;
+        t
     }
 
     /// Keeps `message` in `topic`'s history without sending it.
@@ -307,7 +394,7 @@ impl Inner {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let hub = TopicHub::default();
 /// let mut socket = hub.ws_subscriber();
-/// socket.join("room/1");
+/// socket.join("room/1").await;
 /// let mut feed = hub.subscribe_sse("room/1", None);
 ///
 /// hub.publish("room/1", TopicMessage::text("hello").id("1")?)?;
@@ -354,6 +441,7 @@ impl TopicHub {
                 config,
                 backplane: Box::new(backplane),
                 topics: Mutex::new(HashMap::new()),
+                idle: Mutex::default(),
                 next_id: AtomicU64::new(1),
             }),
         }
@@ -384,7 +472,9 @@ impl TopicHub {
             t.sse.subscribe(last_event_id)
         };
         if opened {
-            self.inner.backplane.open(topic, &self.local());
+            // Not awaited: a broker starts carrying the topic here soon
+            // after (see `subscribe_sse_resuming` for a join that waits).
+            drop(self.inner.backplane.open(topic, &self.local()));
         }
         TopicSse {
             sub: Some(sub),
@@ -413,23 +503,23 @@ impl TopicHub {
                 let t = self.inner.topic(&mut topics, topic, &mut opened);
                 (opened, Arc::clone(&t.filled))
             };
-            let history = if opened {
+            let (history, started) = if opened {
                 let max = self.inner.config.sse.history_max_events;
-                let history = self
-                    .inner
-                    .backplane
-                    .open_with_history(topic, max, &self.local());
-                if history.is_none() {
-                    self.inner.backplane.open(topic, &self.local());
+                let local = self.local();
+                match self.inner.backplane.open_with_history(topic, max, &local) {
+                    Some(history) => (Some(history), None),
+                    None => (None, self.inner.backplane.open(topic, &local)),
                 }
-                history
             } else {
-                None
+                (None, None)
             };
             let inner = Arc::clone(&self.inner);
             let name = topic.to_owned();
             filled
                 .get_or_init(|| async move {
+                    if let Some(started) = started {
+                        started.await;
+                    }
                     let Some(history) = history else {
                         return;
                     };
@@ -571,13 +661,22 @@ impl fmt::Debug for WsSubscriber {
 }
 
 impl WsSubscriber {
-    /// Joins `topic` (again is a no-op).
-    pub fn join(&mut self, topic: &str) {
+    /// Joins `topic` (again is a no-op). Once it returns, every message
+    /// published to `topic` after that, in this process or (through a
+    /// broker) any other, reaches this subscriber: with the in-process
+    /// backplane at once, with a broker once it has fixed where this
+    /// process starts reading the topic (one round trip, for the topic's
+    /// first subscriber here; later ones wait for the same).
+    ///
+    /// Cancel-safe in the sense that matters: if the join is dropped
+    /// before it completes, the subscriber has joined anyway, and only
+    /// the wait is lost.
+    pub async fn join(&mut self, topic: &str) {
         if self.topics.iter().any(|t| &**t == topic) {
             return;
         }
         let mut opened = false;
-        {
+        let started = {
             let mut topics = self.hub.inner.lock();
             let t = self.hub.inner.topic(&mut topics, topic, &mut opened);
             t.ws.push(Member {
@@ -585,11 +684,21 @@ impl WsSubscriber {
                 tx: self.tx.clone(),
                 lagged: self.lagged.clone(),
             });
-        }
-        if opened {
-            self.hub.inner.backplane.open(topic, &self.hub.local());
-        }
+            Arc::clone(&t.filled)
+        };
         self.topics.push(Arc::from(topic));
+        let start = if opened {
+            self.hub.inner.backplane.open(topic, &self.hub.local())
+        } else {
+            None
+        };
+        started
+            .get_or_init(|| async move {
+                if let Some(start) = start {
+                    start.await;
+                }
+            })
+            .await;
     }
 
     /// Leaves `topic` (a topic not joined is a no-op), freeing it if this

@@ -155,7 +155,7 @@ fn allocations_per_extra_subscriber() -> f64 {
                 );
                 let (_rx, mut tx) = WebSocket::from_rfc6455(engine, None, None).split();
                 let mut sub = hub.ws_subscriber();
-                sub.join("t");
+                sub.join("t").await;
                 tokio::spawn(async move {
                     let _keep = _rx;
                     let _ = sub.forward(&mut tx).await;

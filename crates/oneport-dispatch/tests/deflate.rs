@@ -210,7 +210,7 @@ async fn a_broadcast_reaches_every_subscriber_as_the_same_compressed_bytes() {
             async move {
                 let (mut rx, mut tx) = ws.split();
                 let mut sub = hub.ws_subscriber();
-                sub.join("news");
+                sub.join("news").await;
                 let _ = joined_tx.send(());
                 tokio::select! {
                     _ = sub.forward(&mut tx) => {}

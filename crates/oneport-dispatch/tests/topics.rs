@@ -50,7 +50,7 @@ async fn every_subscriber_sees_a_topic_in_publish_order() {
         let sse = HubConfig::default().keep_alive(None).subscriber_queue(2000);
         let hub = TopicHub::new(TopicConfig::default().ws_queue(2000).sse(sse));
         let mut ws = hub.ws_subscriber();
-        ws.join("t");
+        ws.join("t").await;
         let mut sse = hub.subscribe_sse("t", None);
         for i in 0..1000 {
             hub.publish("t", TopicMessage::text(i.to_string())).unwrap();
@@ -133,11 +133,11 @@ async fn topics_are_isolated_and_one_socket_can_join_several() {
     bounded(async {
         let hub = TopicHub::default();
         let mut a = hub.ws_subscriber();
-        a.join("room/a");
+        a.join("room/a").await;
         let mut both = hub.ws_subscriber();
-        both.join("room/a");
-        both.join("room/b");
-        both.join("room/b"); // twice is once
+        both.join("room/a").await;
+        both.join("room/b").await;
+        both.join("room/b").await; // twice is once
         assert_eq!(hub.subscriber_count("room/a"), 2);
         assert_eq!(hub.subscriber_count("room/b"), 1);
         hub.publish("room/b", TopicMessage::text("for b")).unwrap();
@@ -162,10 +162,10 @@ async fn topics_are_isolated_and_one_socket_can_join_several() {
 #[tokio::test]
 async fn empty_topics_are_freed() {
     bounded(async {
-        let hub = TopicHub::default();
+        let hub = TopicHub::new(TopicConfig::default().idle_topics(0));
         let mut ws = hub.ws_subscriber();
-        ws.join("x");
-        ws.join("y");
+        ws.join("x").await;
+        ws.join("y").await;
         let sse = hub.subscribe_sse("x", None);
         assert_eq!(hub.topic_count(), 2);
         ws.leave("y");
@@ -184,14 +184,69 @@ async fn empty_topics_are_freed() {
     .await;
 }
 
+/// A topic's only event stream reconnects and resumes, with what was
+/// published while nobody followed; id'd events published before anyone
+/// subscribes are replayed; idle topics are bounded in number.
+#[tokio::test]
+async fn idle_topics_keep_their_history_within_a_bound() {
+    bounded(async {
+        let hub = TopicHub::new(TopicConfig::default().idle_topics(2));
+        let ids = |events: &[ParsedEvent]| {
+            events
+                .iter()
+                .map(|e| e.last_event_id.clone())
+                .collect::<Vec<_>>()
+        };
+        let id = |n: &str| TopicMessage::text(format!("event {n}")).id(n).unwrap();
+        let mut only = hub.subscribe_sse("a", None);
+        hub.publish("a", id("1")).unwrap();
+        hub.publish("a", id("2")).unwrap();
+        assert_eq!(ids(&sse_events(&mut only).await), ["1", "2"]);
+        drop(only);
+        assert_eq!(hub.topic_count(), 1, "idle, with its history");
+        hub.publish("a", id("3")).unwrap();
+        hub.publish("a", TopicMessage::text("live only")).unwrap();
+        let mut back = hub.subscribe_sse("a", Some("1"));
+        assert_eq!(ids(&sse_events(&mut back).await), ["2", "3"]);
+        drop(back);
+
+        // Before anyone subscribes.
+        hub.publish("b", id("7")).unwrap();
+        let mut first = hub.subscribe_sse("b", None);
+        assert_eq!(ids(&sse_events(&mut first).await), ["7"]);
+        drop(first);
+        // A message without an id to nobody makes nothing.
+        hub.publish("nobody", TopicMessage::text("lost")).unwrap();
+        assert_eq!(hub.topic_count(), 2);
+        // A third idle topic frees the one idle longest ("a").
+        hub.publish("c", id("9")).unwrap();
+        assert_eq!(hub.topic_count(), 2);
+        let mut again = hub.subscribe_sse("a", None);
+        assert!(sse_events(&mut again).await.is_empty(), "a was freed");
+        let mut b = hub.subscribe_sse("b", None);
+        assert_eq!(ids(&sse_events(&mut b).await), ["7"], "b was kept");
+        // A topic with no history goes with its last subscriber.
+        let mut ws = hub.ws_subscriber();
+        ws.join("plain").await;
+        drop(ws);
+        assert!(hub.subscriber_count("plain") == 0);
+        assert_eq!(
+            hub.topic_count(),
+            3,
+            "a and b followed, c idle; plain freed"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_slow_subscriber_is_dropped_and_does_not_delay_the_others() {
     bounded(async {
         let hub = TopicHub::new(TopicConfig::default().ws_queue(4));
         let mut slow = hub.ws_subscriber();
-        slow.join("t");
+        slow.join("t").await;
         let mut fast = hub.ws_subscriber();
-        fast.join("t");
+        fast.join("t").await;
         for i in 0..100 {
             // Publishing never waits for anyone.
             hub.publish("t", TopicMessage::text(i.to_string())).unwrap();
@@ -210,8 +265,8 @@ async fn a_payload_is_shared_by_every_websocket_subscriber_not_copied() {
         let hub = TopicHub::default();
         let mut a = hub.ws_subscriber();
         let mut b = hub.ws_subscriber();
-        a.join("t");
-        b.join("t");
+        a.join("t").await;
+        b.join("t").await;
         let payload = Bytes::from(vec![7u8; 64 * 1024]);
         let at = payload.as_ptr();
         hub.publish("t", TopicMessage::binary(payload)).unwrap();
@@ -228,10 +283,20 @@ async fn a_payload_is_shared_by_every_websocket_subscriber_not_copied() {
 
 /// A backplane that holds publishes until told to deliver them, as a
 /// broker round trip would, and records which topics it was asked to carry.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 struct Held {
     queue: Arc<Mutex<Vec<(String, TopicMessage, LocalTopics)>>>,
     log: Arc<Mutex<Vec<String>>>,
+    /// Whether the broker has started carrying opened topics (so that
+    /// their opening completes).
+    start: Arc<tokio::sync::watch::Sender<bool>>,
+    started: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Self::starting(true)
+    }
 }
 
 impl Backplane for Held {
@@ -251,8 +316,17 @@ impl Backplane for Held {
         Ok(())
     }
 
-    fn open(&self, topic: &str, _local: &LocalTopics) {
+    fn open(
+        &self,
+        topic: &str,
+        _local: &LocalTopics,
+    ) -> Option<oneport_dispatch::BoxFuture<'static, ()>> {
         self.log.lock().unwrap().push(format!("open {topic}"));
+        let mut started = self.started.clone();
+        Some(Box::pin(async move {
+            // Waits until the test says the broker has started the topic.
+            let _ = started.wait_for(|s| *s).await;
+        }))
     }
 
     fn close(&self, topic: &str) {
@@ -261,6 +335,21 @@ impl Backplane for Held {
 }
 
 impl Held {
+    /// A backplane whose topics start at once, or only once `start_all`.
+    fn starting(at_once: bool) -> Self {
+        let (start, started) = tokio::sync::watch::channel(at_once);
+        Self {
+            queue: Arc::default(),
+            log: Arc::default(),
+            start: Arc::new(start),
+            started,
+        }
+    }
+
+    fn start_all(&self) {
+        self.start.send_replace(true);
+    }
+
     fn deliver_all(&self) {
         for (topic, message, local) in self.queue.lock().unwrap().drain(..) {
             local.deliver(&topic, &message);
@@ -274,7 +363,7 @@ async fn a_backplane_carries_publishes_and_is_told_which_topics_to_carry() {
         let held = Held::default();
         let hub = TopicHub::with_backplane(TopicConfig::default(), held.clone());
         let mut ws = hub.ws_subscriber();
-        ws.join("t");
+        ws.join("t").await;
         hub.publish("t", TopicMessage::text("via the broker"))
             .unwrap();
         let early = tokio::time::timeout(Duration::from_millis(30), ws.next()).await;
@@ -286,6 +375,46 @@ async fn a_backplane_carries_publishes_and_is_told_which_topics_to_carry() {
         assert!(err.to_string().contains("broker unreachable"), "{err}");
         drop(ws);
         assert_eq!(*held.log.lock().unwrap(), ["open t", "close t"]);
+    })
+    .await;
+}
+
+/// A join completes only once the backplane carries the topic here, for
+/// the subscriber that opened the topic and for one that joins meanwhile:
+/// what a member is told after joining, it hears.
+#[tokio::test]
+async fn a_join_waits_for_the_backplane_to_start_the_topic() {
+    bounded(async {
+        let held = Held::starting(false);
+        let hub = TopicHub::with_backplane(TopicConfig::default(), held.clone());
+        let (mut first, mut second) = (hub.ws_subscriber(), hub.ws_subscriber());
+        {
+            let joins = async {
+                tokio::join!(first.join("t"), async {
+                    tokio::task::yield_now().await;
+                    second.join("t").await;
+                })
+            };
+            tokio::pin!(joins);
+            let early = tokio::time::timeout(Duration::from_millis(50), &mut joins).await;
+            assert!(
+                early.is_err(),
+                "joins wait while the broker starts the topic"
+            );
+            held.start_all();
+            joins.await;
+        }
+        assert_eq!(*held.log.lock().unwrap(), ["open t"], "opened once");
+        assert_eq!(hub.subscriber_count("t"), 2);
+        // A topic already carried is joined at once.
+        let mut third = hub.ws_subscriber();
+        third.join("t").await;
+        hub.publish("t", TopicMessage::text("to all")).unwrap();
+        held.deliver_all();
+        for sub in [&mut first, &mut second, &mut third] {
+            let (_, m) = sub.next().await.unwrap().unwrap();
+            assert_eq!(text(&m), "to all");
+        }
     })
     .await;
 }
@@ -307,7 +436,7 @@ async fn a_room_over_websockets_and_its_event_stream_on_one_port() {
                 let room = req.uri.path().trim_start_matches("/room/").to_owned();
                 let (mut rx, mut tx) = ws.split();
                 let mut sub = hub.ws_subscriber();
-                sub.join(&room);
+                sub.join(&room).await;
                 let forward = tokio::spawn(async move { sub.forward(&mut tx).await });
                 while let Some(Ok(msg)) = rx.recv().await {
                     if let Some(text) = msg.as_text() {

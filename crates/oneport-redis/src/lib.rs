@@ -98,9 +98,10 @@ pub struct Config {
     /// and being reconnected to); a publish past this fails at once.
     /// Default [`DEFAULT_PUBLISH_QUEUE`].
     pub publish_queue: usize,
-    /// How long one `XREAD` waits for entries; also how soon a topic that
-    /// gains its first subscriber here starts being read. Default
-    /// [`DEFAULT_BLOCK`].
+    /// How long one `XREAD` waits for entries; also how long a topic that
+    /// gains its first subscriber here may wait for its first delivery
+    /// (nothing published after the join completes is missed meanwhile).
+    /// Default [`DEFAULT_BLOCK`].
     pub block: Duration,
     /// First wait before reconnecting. Default [`DEFAULT_MIN_BACKOFF`].
     pub min_backoff: Duration,
@@ -153,6 +154,9 @@ struct Shared {
     client: Client,
     config: Config,
     reading: Mutex<Reading>,
+    /// The connection for short queries (a topic's start, its history),
+    /// made on first use and again after it fails.
+    control: tokio::sync::Mutex<Option<MultiplexedConnection>>,
 }
 
 impl Shared {
@@ -171,6 +175,34 @@ impl Shared {
         self.client
             .get_multiplexed_async_connection_with_config(&config)
             .await
+    }
+
+    /// Runs `cmd` on the control connection (dropped if it fails, so the
+    /// next query makes a new one).
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        let mut slot = self.control.lock().await;
+        let mut conn = match &*slot {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.connection().await?;
+                *slot = Some(c.clone());
+                c
+            }
+        };
+        drop(slot);
+        let reply = cmd.query_async(&mut conn).await;
+        if reply.is_err() {
+            *self.control.lock().await = None;
+        }
+        reply
+    }
+
+    /// Where to read a topic from so as to get every entry added from now
+    /// on: just before Redis's clock, which every later entry's id is at
+    /// or past.
+    async fn start_point(&self) -> redis::RedisResult<String> {
+        let now = self.query(&redis::cmd("TIME")).await?;
+        Ok(start_after(now))
     }
 
     /// A connection, retried with backoff until Redis answers.
@@ -232,6 +264,7 @@ impl RedisBackplane {
             client,
             config,
             reading: Mutex::default(),
+            control: tokio::sync::Mutex::default(),
         });
         let unreachable = |source| Error::Unreachable {
             url: url.to_owned(),
@@ -291,17 +324,34 @@ impl Backplane for RedisBackplane {
         })
     }
 
-    fn open(&self, topic: &str, local: &LocalTopics) {
+    fn open(&self, topic: &str, local: &LocalTopics) -> Option<BoxFuture<'static, ()>> {
         self.remember_local(local);
-        // Entries from about now on reach this process's subscribers: "$"
-        // is fixed to Redis's clock by the reader before its next read
-        // (within `block`).
+        // "$" until the start point is fixed: by the future below, or by
+        // the reader before its next read if the future is dropped.
         self.shared
             .reading()
             .last
             .entry(topic.to_owned())
-            .or_insert_with(|| "$".to_owned());
-        self.wake.notify_one();
+            .or_insert_with(|| PENDING.to_owned());
+        let (shared, wake, topic) = (
+            Arc::clone(&self.shared),
+            Arc::clone(&self.wake),
+            topic.to_owned(),
+        );
+        Some(Box::pin(async move {
+            match shared.start_point().await {
+                Ok(from) => {
+                    if let Some(id) = shared.reading().last.get_mut(&topic) {
+                        if id == PENDING {
+                            *id = from;
+                        }
+                    }
+                }
+                // The reader fixes it once Redis answers again.
+                Err(e) => warn!(error = %e, topic, "cannot fix where to read the topic from"),
+            }
+            wake.notify_one();
+        }))
     }
 
     fn open_with_history(
@@ -317,12 +367,15 @@ impl Backplane for RedisBackplane {
             topic.to_owned(),
         );
         Some(Box::pin(async move {
+            // The clock first, then the tail: if the stream is empty, every
+            // entry added later is past the clock.
+            let now = shared.start_point().await;
             let tail = tail(&shared, &topic, max).await;
-            // Carried from right after the last entry read (or from now,
-            // if there was none or Redis did not answer).
-            let from = match &tail {
-                Ok((_, Some(last))) => last.clone(),
-                _ => "$".to_owned(),
+            let from = match (&tail, now) {
+                (Ok((_, Some(last))), _) => last.clone(),
+                (_, Ok(now)) => now,
+                // Redis did not answer: the reader fixes it once it does.
+                (_, Err(_)) => PENDING.to_owned(),
             };
             shared.reading().last.insert(topic, from);
             wake.notify_one();
@@ -330,9 +383,23 @@ impl Backplane for RedisBackplane {
         }))
     }
 
+    fn keeps_history(&self) -> bool {
+        true
+    }
+
     fn close(&self, topic: &str) {
         self.shared.reading().last.remove(topic);
     }
+}
+
+/// A topic's position before its start point is fixed.
+const PENDING: &str = "$";
+
+/// The stream position just before the millisecond of Redis's clock
+/// `(seconds, microseconds)`: every entry added at or after it is past it.
+fn start_after((secs, micros): (u64, u64)) -> String {
+    let ms = secs.saturating_mul(1000).saturating_add(micros / 1000);
+    format!("{}-{}", ms.saturating_sub(1), u64::MAX)
 }
 
 /// The last `max` id'd messages of `topic`'s stream, oldest first, and the
@@ -347,19 +414,16 @@ async fn tail(
         BackplaneError::new("reading the history from Redis", Some(Box::new(e)))
     };
     let max = max.max(1);
-    let mut conn = shared.connection().await.map_err(failed)?;
     let (mut newest_first, mut last, mut end) = (Vec::new(), None, "+".to_owned());
     let mut scanned = 0;
     while newest_first.len() < max && scanned < max.saturating_mul(4) {
-        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(shared.key(topic))
+        let mut cmd = redis::cmd("XREVRANGE");
+        cmd.arg(shared.key(topic))
             .arg(&end)
             .arg("-")
             .arg("COUNT")
-            .arg(max)
-            .query_async(&mut conn)
-            .await
-            .map_err(failed)?;
+            .arg(max);
+        let reply: StreamRangeReply = shared.query(&cmd).await.map_err(failed)?;
         let Some(oldest) = reply.ids.last() else {
             break;
         };
@@ -476,19 +540,16 @@ async fn read(
             wake.notified().await;
             continue;
         }
-        // A topic just opened starts at Redis's clock (a millisecond back),
-        // fixed now, so that a reconnection later never skips what was
-        // added meanwhile.
-        if topics.iter().any(|(_, id)| id == "$") {
-            match redis::cmd("TIME")
-                .query_async::<(u64, u64)>(&mut conn)
-                .await
-            {
-                Ok((secs, micros)) => {
-                    let ms = (secs * 1000 + micros / 1000).saturating_sub(1);
+        // A topic whose start was not fixed when it opened (Redis did not
+        // answer then) starts at Redis's clock, fixed now, so that a
+        // reconnection later never skips what was added meanwhile.
+        if topics.iter().any(|(_, id)| id == PENDING) {
+            match redis::cmd("TIME").query_async(&mut conn).await {
+                Ok(now) => {
+                    let from = start_after(now);
                     let mut reading = shared.reading();
-                    for id in reading.last.values_mut().filter(|id| *id == "$") {
-                        *id = format!("{ms}-0");
+                    for id in reading.last.values_mut().filter(|id| *id == PENDING) {
+                        id.clone_from(&from);
                     }
                 }
                 Err(e) => {

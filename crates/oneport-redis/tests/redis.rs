@@ -117,7 +117,7 @@ async fn a_publish_on_one_hub_reaches_the_other_in_order() {
         let redis = Redis::start();
         let (a, b) = (hub(&redis, fast()).await, hub(&redis, fast()).await);
         let mut ws = b.ws_subscriber();
-        ws.join("room");
+        ws.join("room").await;
         let mut sse = b.subscribe_sse("room", None);
         // Wait until B reads the topic: its subscriber sees a probe.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -206,7 +206,7 @@ async fn a_redis_restart_loses_no_event_and_keeps_subscribers() {
         let redis = Redis::start();
         let (a, b) = (hub(&redis, fast()).await, hub(&redis, fast()).await);
         let mut ws = b.ws_subscriber();
-        ws.join("feed");
+        ws.join("feed").await;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let collector = tokio::spawn(async move {
             let mut got = Vec::new();
@@ -337,11 +337,11 @@ async fn two_topics_opened_at_once_are_both_read() {
         let redis = Redis::start();
         let (a, b) = (hub(&redis, fast()).await, hub(&redis, fast()).await);
         let mut on_a = a.ws_subscriber();
-        on_a.join("private/0");
-        on_a.join("room");
+        on_a.join("private/0").await;
+        on_a.join("room").await;
         let mut on_b = b.ws_subscriber();
-        on_b.join("private/0");
-        on_b.join("room");
+        on_b.join("private/0").await;
+        on_b.join("room").await;
         let mut heard = false;
         for i in 0..100 {
             b.publish("room", TopicMessage::text(format!("b{i}")))
@@ -356,6 +356,36 @@ async fn two_topics_opened_at_once_are_both_read() {
             }
         }
         assert!(heard, "A never read the room B publishes to");
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// Once a join completes, a message published right after it, in another
+/// process, is heard, even while this process's reader sits in a long
+/// blocking read of other topics (the topic's start point is fixed by the
+/// join, not by the reader's next turn).
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn a_join_hears_what_is_published_right_after_it() {
+    tokio::time::timeout(LIMIT, async {
+        let redis = Redis::start();
+        let mut slow = fast();
+        slow.block = Duration::from_secs(2);
+        let (a, b) = (hub(&redis, slow).await, hub(&redis, fast()).await);
+        let mut busy = a.ws_subscriber();
+        busy.join("busy").await;
+        // A's reader is now in a 2 s XREAD on "busy" alone.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut member = a.ws_subscriber();
+        member.join("fresh").await;
+        b.publish("fresh", TopicMessage::text("right after the join"))
+            .unwrap();
+        let (topic, m) = member.next().await.unwrap().unwrap();
+        assert_eq!(
+            (&*topic, m.as_text()),
+            ("fresh", Some("right after the join"))
+        );
     })
     .await
     .expect("test timed out");

@@ -39,8 +39,17 @@ pub trait Backplane: Send + Sync + 'static {
 
     /// `topic` gained its first subscriber in this process: start carrying
     /// it here. The in-process backplane has nothing to do.
-    fn open(&self, topic: &str, local: &LocalTopics) {
+    ///
+    /// A broker may need a round trip to fix where this process starts
+    /// reading the topic. It then returns a future that completes once it
+    /// has: every message published anywhere after that completes reaches
+    /// `local`. The hub awaits it before a subscriber's join completes
+    /// ([`WsSubscriber::join`](super::WsSubscriber::join)), so that what a
+    /// subscriber is told after joining it hears. `None` (the default)
+    /// when carrying starts at once.
+    fn open(&self, topic: &str, local: &LocalTopics) -> Option<BoxFuture<'static, ()>> {
         let _ = (topic, local);
+        None
     }
 
     /// `topic` gains its first subscriber in this process and it is an
@@ -62,6 +71,16 @@ pub trait Backplane: Send + Sync + 'static {
     ) -> Option<BoxFuture<'static, Result<Vec<TopicMessage>, BackplaneError>>> {
         let _ = (topic, max, local);
         None
+    }
+
+    /// Whether the broker keeps each topic's id'd messages itself (and
+    /// gives them back through
+    /// [`open_with_history`](Backplane::open_with_history)). When it does
+    /// not (the default, and the in-process backplane), the hub keeps the
+    /// history of topics nobody follows here for a while
+    /// ([`TopicConfig::idle_topics`](super::TopicConfig::idle_topics)).
+    fn keeps_history(&self) -> bool {
+        false
     }
 
     /// `topic` lost its last subscriber in this process: stop carrying it
