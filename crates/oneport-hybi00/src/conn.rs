@@ -65,12 +65,13 @@ enum State {
 ///
 /// # Writing
 ///
-/// [`send`](WebSocket::send) queues the frame and writes it out, except
-/// while the read buffer still holds received bytes: then the write is
-/// left to the next [`recv`](WebSocket::recv) that has to wait for the
-/// socket (or to [`flush`](WebSocket::flush) / [`close`](WebSocket::close)),
-/// so an echo loop answers a burst of pipelined messages in one write.
-/// [`feed`](WebSocket::feed) only queues. The queue is bounded by
+/// [`send`](WebSocket::send) queues the frame and writes it out before it
+/// returns: a frame sent never waits for a later call.
+/// [`feed`](WebSocket::feed) only queues; queued frames leave at the next
+/// `send`, [`flush`](WebSocket::flush) or [`close`](WebSocket::close), or
+/// before [`recv`](WebSocket::recv) waits for the socket, so an echo loop
+/// that answers with `feed` answers a burst of pipelined messages in one
+/// write. The queue is bounded by
 /// [`Config::max_write_buffer_size`]: beyond it a send waits for the socket.
 /// A write that makes no progress for [`Config::write_timeout`] fails with
 /// [`Error::Timeout`] and the connection is unusable.
@@ -215,8 +216,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    /// Sends a message (see the type's docs for what each kind does and
-    /// when it is written). Waits while the write queue is full.
+    /// Sends a message (see the type's docs for what each kind does),
+    /// written before this returns. Waits while the write queue is full.
     ///
     /// # Errors
     ///
@@ -227,9 +228,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// unusable.
     pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
         self.feed(msg).await?;
-        if self.may_defer() {
-            return Ok(());
-        }
         self.flush().await
     }
 
@@ -243,9 +241,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_fn(|cx| self.poll_room(cx, frame_len)).await?;
         self.check_open()?;
         encode_text(text, &mut self.wr);
-        if self.may_defer() {
-            return Ok(());
-        }
         self.flush().await
     }
 
@@ -355,15 +350,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             self.fail();
         }
         Poll::Ready(res)
-    }
-
-    /// Whether a send may leave its frame queued: received bytes are still
-    /// waiting, so `recv` will flush before its next socket read and the
-    /// answers to one read leave together.
-    pub fn may_defer(&self) -> bool {
-        !self.rd.is_empty()
-            && self.state == State::Open
-            && self.queued() < self.config.max_write_buffer_size
     }
 
     /// The next message, as [`recv`](WebSocket::recv).

@@ -528,7 +528,8 @@ async fn pipelined_echo(count: usize, config: Config) -> (usize, Vec<u8>) {
     let mut ws = WebSocket::from_raw_socket(io, config, BytesMut::from(&input[..]));
     while let Some(msg) = ws.recv().await {
         match msg.unwrap() {
-            Message::Text(text) => ws.send_text(&text).await.unwrap(),
+            // Queued: `recv` writes the echoes of one read together.
+            Message::Text(text) => ws.feed(Message::Text(text)).await.unwrap(),
             Message::Close(None) => {}
             other => panic!("unexpected {other:?}"),
         }
@@ -635,6 +636,32 @@ async fn an_encoded_frame_is_shared_by_every_socket() {
             assert_eq!(&wire[..], b"\x00own\xFF\x00to everyone\xFF");
             assert_eq!(frame.clone().as_bytes().as_ptr(), shared);
         }
+    })
+    .await
+    .unwrap();
+}
+
+/// A message sent while received bytes still wait in the read buffer is
+/// written at once, not left for a `recv` that may never come.
+#[tokio::test]
+async fn a_send_is_written_even_if_recv_is_not_called_again() {
+    tokio::time::timeout(LIMIT, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let input = [echo_frame(1), echo_frame(2)].concat();
+        let mut ws =
+            WebSocket::from_raw_socket(server, Config::default(), BytesMut::from(&input[..]));
+        assert!(matches!(ws.recv().await, Some(Ok(Message::Text(_)))));
+        ws.send_text("reply").await.unwrap();
+        let mut got = [0u8; 7];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"\x00reply\xFF");
+        ws.send(Message::text("again")).await.unwrap();
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"\x00again\xFF");
     })
     .await
     .unwrap();

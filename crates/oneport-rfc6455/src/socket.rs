@@ -447,15 +447,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         self.wr.push_prepared(&mut self.conn, prepared)
     }
 
-    /// Whether a send may leave its frame queued: the read buffer still
-    /// holds bytes, so `recv` will flush before its next socket read and
-    /// the answers to one read leave together.
-    fn may_defer(&self) -> bool {
-        !self.rd.is_empty()
-            && self.conn.state() == State::Open
-            && self.wr.len() < self.config().max_write_buffer_size
-    }
-
     /// Sends our Close (if not sent) for `Sink::poll_close` and flushes.
     pub(crate) fn poll_close_sink(
         &mut self,
@@ -508,13 +499,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
 ///
 /// # Sending
 ///
-/// [`send`](WebSocket::send) (or the [`Sink`](futures_sink::Sink) impl)
-/// writes a message as one frame. Frames produced while the read buffer
-/// still holds unparsed bytes are left queued and go out together, in one
-/// (vectored) write, before the next socket read — so an echo loop answers
-/// a burst of pipelined messages with a single write. Otherwise `send`
-/// writes through. Call [`flush`](WebSocket::flush) if you stop calling
-/// `recv` after a send.
+/// [`send`](WebSocket::send) writes a message as one frame and returns
+/// once it is written to the transport: a frame sent is never left waiting
+/// for a later call. [`feed`](WebSocket::feed) (and the
+/// [`Sink`](futures_sink::Sink) impl's `start_send`) only queues it; queued
+/// frames go out together, in one (vectored) write, at the next `send` or
+/// [`flush`](WebSocket::flush), or before `recv` waits for the socket. So
+/// an echo loop that answers with `feed` answers a burst of pipelined
+/// messages with a single write, and pongs join them.
 ///
 /// The write buffer is bounded by [`Config::max_write_buffer_size`]:
 /// beyond it, sending waits for the socket, and receiving stops reading
@@ -586,8 +578,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_fn(|cx| self.core.poll_recv(cx)).await
     }
 
-    /// Sends a message as one frame (see the type's docs for when it is
-    /// written). Waits while the write buffer is full.
+    /// Sends a message as one frame, written to the transport (with
+    /// anything queued before it) before this returns. Waits while the
+    /// write buffer is full.
     ///
     /// # Errors
     ///
@@ -608,10 +601,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub async fn send_with(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
         poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
         self.core.start_send(&msg, compress)?;
-        if self.core.may_defer() {
-            return Ok(());
-        }
         poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
+    }
+
+    /// Queues a message as one frame without writing it, waiting only
+    /// while the write buffer is full. It goes out with the next
+    /// [`flush`](WebSocket::flush) or `send`, or before the next `recv`
+    /// waits for the socket: an echo loop that answers with `feed` answers
+    /// a burst of pipelined messages with one write.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send), without [`Error::Io`] (nothing is
+    /// written).
+    pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
+        self.core.start_send(&msg, Compress::Auto)
     }
 
     /// Writes every queued frame out.
@@ -632,9 +637,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub async fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
         poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
         self.core.start_send_prepared(prepared)?;
-        if self.core.may_defer() {
-            return Ok(());
-        }
         poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
     }
 

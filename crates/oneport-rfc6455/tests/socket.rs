@@ -166,7 +166,8 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
     while let Some(next) = ws.recv().await {
         match next {
             Ok(m) if m.is_data() => {
-                if let Err(e) = ws.send(m).await {
+                // Queued: `recv` writes the echoes of one read together.
+                if let Err(e) = ws.feed(m).await {
                     return (ws, Some(e));
                 }
             }
@@ -998,6 +999,38 @@ async fn a_prepared_message_is_sent_as_encoded_once() {
         let mut wire = vec![0u8; prepared.frame().len()];
         b.read_exact(&mut wire).await.unwrap();
         assert_eq!(&wire[..], &prepared.frame()[..]);
+    })
+    .await;
+}
+
+/// A message sent while received bytes still wait in the read buffer is
+/// written at once, not left for a `recv` that may never come.
+#[tokio::test]
+async fn a_send_is_written_even_if_recv_is_not_called_again() {
+    bounded(async {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let mut ws =
+            WebSocket::from_raw_socket(a, Role::Client, Config::default(), BytesMut::new());
+        let mut peer = RawPeer::new(b, Role::Server);
+        let mut burst = BytesMut::new();
+        for text in ["first", "second"] {
+            peer.conn.encode(&Message::text(text), &mut burst).unwrap();
+        }
+        peer.send_raw(&burst).await;
+        assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text("first"));
+        assert!(
+            ws.read_buffer_len() > 0,
+            "the second message waits in the buffer"
+        );
+        ws.send(Message::text("reply")).await.unwrap();
+        // Nothing more is asked of `ws`: the reply must already be out.
+        assert_eq!(peer.recv().await.unwrap(), Message::text("reply"));
+        // `feed` queues only, and `flush` writes.
+        ws.feed(Message::text("queued")).await.unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(50), peer.recv()).await;
+        assert!(early.is_err(), "feed does not write");
+        ws.flush().await.unwrap();
+        assert_eq!(peer.recv().await.unwrap(), Message::text("queued"));
     })
     .await;
 }

@@ -445,12 +445,13 @@ impl<S: Transport> Homecoming<S> {
 ///
 /// # Sending
 ///
-/// [`send`](WebSocket::send) queues a message and writes it out, except
-/// while received bytes are still waiting to be read: then it stays queued
-/// and leaves with the other answers to the same read, in one write,
-/// before `recv` waits for the socket. [`feed`](WebSocket::feed) only
-/// queues; [`flush`](WebSocket::flush) writes everything queued. The
-/// `Sink` impl does the same.
+/// [`send`](WebSocket::send) queues a message and writes it out (with
+/// anything queued before it) before it returns: a frame sent never waits
+/// for a later call. [`feed`](WebSocket::feed) only queues; what is queued
+/// leaves at the next `send` or [`flush`](WebSocket::flush), or before
+/// `recv` waits for the socket. So an echo handler that answers with
+/// `feed` answers a burst of pipelined messages in one write. The `Sink`
+/// impl's `start_send` queues like `feed`.
 ///
 /// # Closing, and what happens when the handler returns
 ///
@@ -611,7 +612,7 @@ impl<S: Transport> WebSocket<S> {
         poll_fn(|cx| conn.poll_recv(cx)).await
     }
 
-    /// Sends a message (see the type's docs for when it is written).
+    /// Sends a message, written out before this returns.
     ///
     /// # Errors
     ///
