@@ -153,6 +153,8 @@ struct Reading {
 struct Shared {
     client: Client,
     config: Config,
+    /// What tells this backplane's entries from every other's (random).
+    instance: String,
     reading: Mutex<Reading>,
     /// The connection for short queries (a topic's start, its history),
     /// made on first use and again after it fails.
@@ -263,6 +265,7 @@ impl RedisBackplane {
         let shared = Arc::new(Shared {
             client,
             config,
+            instance: format!("{:016x}", rand::random::<u64>()),
             reading: Mutex::default(),
             control: tokio::sync::Mutex::default(),
         });
@@ -447,8 +450,9 @@ async fn tail(
 
 /// The stream entry's fields for `message`: whether it is kept (`k`: `i`
 /// for id'd, `l` for live-only), its kind (`t`: text or binary), its event
-/// name (`e`) and its data (`d`).
-fn fields(message: &TopicMessage) -> Vec<(&'static str, Bytes)> {
+/// name (`e`), its data (`d`) and the publish's token (`p`, which tells
+/// whether a publish whose reply was lost was written).
+fn fields(message: &TopicMessage, token: &str) -> Vec<(&'static str, Bytes)> {
     let kept = if message.id_str().is_some() { "i" } else { "l" };
     let (kind, data) = match message.to_message() {
         Message::Text(t) => ("t", t.into_bytes()),
@@ -459,6 +463,7 @@ fn fields(message: &TopicMessage) -> Vec<(&'static str, Bytes)> {
         ("k", Bytes::from_static(kept.as_bytes())),
         ("t", Bytes::from_static(kind.as_bytes())),
         ("d", data),
+        ("p", Bytes::copy_from_slice(token.as_bytes())),
     ];
     if let Some(e) = message.event_str() {
         out.push(("e", Bytes::copy_from_slice(e.as_bytes())));
@@ -489,16 +494,35 @@ fn message_of(id: &str, map: &HashMap<String, Value>) -> Option<TopicMessage> {
 }
 
 /// Writes publishes in order; a publish that fails is retried after a
-/// reconnection, so none is dropped or reordered while Redis is away.
+/// reconnection, so none is dropped or reordered while Redis is away. A
+/// failed `XADD` may still have been written (Redis applied it and went
+/// down before replying): before writing it again, the topic's newest
+/// entries are searched for its token, so it is not written twice.
 async fn write(
     shared: Arc<Shared>,
     mut conn: MultiplexedConnection,
     mut rx: mpsc::Receiver<Publish>,
 ) {
+    let mut seq: u64 = 0;
     while let Some(publish) = rx.recv().await {
         let key = shared.key(&publish.topic);
-        let fields = fields(&publish.message);
+        seq += 1;
+        let token = format!("{}:{seq}", shared.instance);
+        let fields = fields(&publish.message, &token);
+        let mut uncertain = false;
         loop {
+            if uncertain {
+                match written(&mut conn, &key, &token).await {
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(error = %e, topic = publish.topic, "cannot check a publish; reconnecting");
+                        tokio::time::sleep(shared.config.min_backoff).await;
+                        conn = shared.reconnect("writer").await;
+                        continue;
+                    }
+                }
+            }
             let mut cmd = redis::cmd("XADD");
             cmd.arg(&key)
                 .arg("MAXLEN")
@@ -512,12 +536,55 @@ async fn write(
                 Ok(_) => break,
                 Err(e) => {
                     warn!(error = %e, topic = publish.topic, "XADD failed; reconnecting");
+                    uncertain = true;
                     tokio::time::sleep(shared.config.min_backoff).await;
                     conn = shared.reconnect("writer").await;
                 }
             }
         }
     }
+}
+
+/// Entries searched, newest first, for a publish whose reply was lost:
+/// what other processes may add to the topic between that publish and
+/// the check. A publish further back than this is written again.
+const RECHECK_DEPTH: usize = 1024;
+
+/// Whether an entry of `key`'s stream, among its newest
+/// [`RECHECK_DEPTH`], carries `token`.
+async fn written(
+    conn: &mut MultiplexedConnection,
+    key: &str,
+    token: &str,
+) -> redis::RedisResult<bool> {
+    let (mut end, mut scanned) = ("+".to_owned(), 0);
+    while scanned < RECHECK_DEPTH {
+        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(key)
+            .arg(&end)
+            .arg("-")
+            .arg("COUNT")
+            .arg(128)
+            .query_async(conn)
+            .await?;
+        let Some(oldest) = reply.ids.last() else {
+            return Ok(false);
+        };
+        let ours = |v: Option<&Value>| match v {
+            Some(Value::BulkString(b)) => b == token.as_bytes(),
+            _ => false,
+        };
+        if reply.ids.iter().any(|e| ours(e.map.get("p"))) {
+            debug!(
+                key,
+                token, "a publish whose reply was lost had been written"
+            );
+            return Ok(true);
+        }
+        end = format!("({}", oldest.id);
+        scanned += reply.ids.len();
+    }
+    Ok(false)
 }
 
 /// Reads every open topic with one blocking `XREAD` at a time, delivers
