@@ -11,6 +11,7 @@
 //! | `GET /plaintext` | `Hello, World!` |
 //! | `GET /ws` (upgrade) | echo of every text or binary message; permessage-deflate when offered |
 //! | `GET /events` | the event stream; `Last-Event-ID` resumes |
+//! | `GET /events` (upgrade) | the same events, each one's data as a WebSocket text message |
 //! | `POST /publish[?id=ID&event=NAME]` | the body becomes one event's data; `204` |
 //!
 //! The first line on standard output is `listening on ADDR`. SIGINT or
@@ -21,9 +22,19 @@
 //! TLS on the same port: `https://`, `wss://`, the event stream. SIGHUP
 //! reads the two files again: new connections get the new certificate,
 //! open ones keep theirs.
+//!
+//! With `--redis redis://127.0.0.1:6379`, several demo processes share
+//! their events through Redis Streams: an event published on one reaches
+//! the subscribers of every other, in one order, and an event stream
+//! resumes on any of them. An event published with an id is then given the
+//! id of its Redis stream entry (the same in every process) in place of
+//! the one asked for: that is the id subscribers see and send back as
+//! `Last-Event-ID`. Without `--redis` the events stay in this process, with
+//! the ids they were published with.
 
+use oneport::dispatch::topics::{TopicConfig, TopicHub};
 use oneport::dispatch::{Server, TlsConfig};
-use oneport::sse::{Hub, HubConfig};
+use oneport_redis::{Config as RedisConfig, RedisBackplane};
 use tracing_subscriber::EnvFilter;
 
 #[path = "demo_site.rs"]
@@ -39,8 +50,17 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     let args = parse_args();
-    let hub = Hub::new(HubConfig::default());
-    let site = demo_site::site(hub.clone());
+    let hub = match &args.redis {
+        None => TopicHub::default(),
+        Some(url) => match RedisBackplane::connect(url, RedisConfig::default()).await {
+            Ok(backplane) => TopicHub::with_backplane(TopicConfig::default(), backplane),
+            Err(e) => {
+                eprintln!("demo: {e}");
+                std::process::exit(1)
+            }
+        },
+    };
+    let site = demo_site::site(hub);
 
     let mut builder = Server::builder();
     if let Some((cert, key)) = &args.tls {
@@ -58,9 +78,9 @@ async fn main() -> std::io::Result<()> {
     println!("listening on {}", server.local_addr());
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
+        // Event streams end and WebSockets close with 1001.
         wait_for_signal().await;
         stop.shutdown();
-        hub.close();
     });
     server.serve(site).await
 }
@@ -69,18 +89,21 @@ struct Args {
     addr: String,
     /// The certificate and key files, when serving TLS.
     tls: Option<(String, String)>,
+    /// The Redis URL, when sharing events with other processes.
+    redis: Option<String>,
 }
 
 fn parse_args() -> Args {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:8080".to_owned();
-    let (mut cert, mut key) = (None, None);
+    let (mut cert, mut key, mut redis) = (None, None, None);
     while let Some(a) = args.next() {
         let value = args.next().unwrap_or_else(|| usage());
         match a.as_str() {
             "--addr" => addr = value,
             "--tls-cert" => cert = Some(value),
             "--tls-key" => key = Some(value),
+            "--redis" => redis = Some(value),
             _ => usage(),
         }
     }
@@ -89,11 +112,13 @@ fn parse_args() -> Args {
         (None, None) => None,
         _ => usage(),
     };
-    Args { addr, tls }
+    Args { addr, tls, redis }
 }
 
 fn usage() -> ! {
-    eprintln!("usage: demo [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]");
+    eprintln!(
+        "usage: demo [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE] [--redis redis://HOST:PORT]"
+    );
     std::process::exit(2)
 }
 

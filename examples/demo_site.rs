@@ -3,18 +3,22 @@
 //! exactly the routes the demo serves.
 
 use http::{Method, StatusCode, header};
+use oneport::dispatch::topics::{TopicHub, TopicMessage};
 use oneport::dispatch::{
     DeflateConfig, Dispatcher, Request, Response, WebSocket, WsOptions, filter, sequencer, servlet,
-    sse, text_response, websocket,
+    text_response, topic_events, websocket,
 };
-use oneport::sse::{Event, Hub};
 
 const PAGE: &str = include_str!("demo_page.html");
 
+/// The topic `/publish` publishes to and `/events` follows.
+pub(crate) const EVENTS: &str = "events";
+
 /// Every route of the demo, in the order they are tried; events published
-/// on `/publish` go to `hub`, which `/events` streams.
-pub(crate) fn site(hub: Hub) -> impl Dispatcher {
-    let publish_hub = hub.clone();
+/// on `/publish` go to `hub`'s topic [`EVENTS`], which `/events` streams
+/// (as an event stream, or to a WebSocket that asks there).
+pub(crate) fn site(hub: TopicHub) -> impl Dispatcher {
+    let (publish_hub, follow_hub) = (hub.clone(), hub.clone());
     sequencer(vec![
         Box::new(filter("^/$", servlet(|_req: Request| page()))),
         Box::new(filter("^/plaintext$", servlet(|_req: Request| plaintext()))),
@@ -24,7 +28,16 @@ pub(crate) fn site(hub: Hub) -> impl Dispatcher {
             "^/ws$",
             websocket(echo).options(WsOptions::default().deflate(DeflateConfig::default())),
         )),
-        Box::new(filter("^/events$", sse(hub))),
+        // The same events to a WebSocket (it declines any other request,
+        // which the event stream below then takes).
+        Box::new(filter(
+            "^/events$",
+            websocket(move |ws: WebSocket, req| follow(ws, req, follow_hub.clone())),
+        )),
+        Box::new(filter(
+            "^/events$",
+            topic_events(hub, |_req: &Request| Some(EVENTS.to_owned())),
+        )),
         Box::new(filter(
             "^/publish$",
             servlet(move |req: Request| publish(&publish_hub, req)),
@@ -57,13 +70,30 @@ async fn echo(mut ws: WebSocket, req: http::request::Parts) {
     // its headers now rather than when the connection ends.
     drop(req);
     while let Some(Ok(msg)) = ws.recv().await {
-        if msg.is_data() && ws.send(msg).await.is_err() {
+        // Queued, not written: the next `recv` writes every echo of one
+        // read together before it waits (and the socket writes what is
+        // left when the handler returns).
+        if msg.is_data() && ws.feed(msg).await.is_err() {
             break;
         }
     }
 }
 
-fn publish(hub: &Hub, req: Request) -> Response {
+/// Sends every event published from now on to the socket as a text
+/// message of its data; what the peer sends is read (so that pings are
+/// answered and a close completed) and otherwise ignored.
+async fn follow(ws: WebSocket, req: http::request::Parts, hub: TopicHub) {
+    drop(req);
+    let (mut rx, mut tx) = ws.split();
+    let mut sub = hub.ws_subscriber();
+    sub.join(EVENTS).await;
+    tokio::select! {
+        _ = sub.forward(&mut tx) => {}
+        () = async { while let Some(Ok(_)) = rx.recv().await {} } => {}
+    }
+}
+
+fn publish(hub: &TopicHub, req: Request) -> Response {
     if req.method() != Method::POST {
         let mut res = text_response(StatusCode::METHOD_NOT_ALLOWED, "use POST\n");
         res.headers_mut()
@@ -73,7 +103,7 @@ fn publish(hub: &Hub, req: Request) -> Response {
     let Ok(data) = std::str::from_utf8(req.body()) else {
         return text_response(StatusCode::BAD_REQUEST, "the body must be UTF-8 text\n");
     };
-    let mut event = Event::new(data);
+    let mut event = TopicMessage::text(data);
     for (key, value) in query_pairs(req.uri().query().unwrap_or("")) {
         let set = match key.as_str() {
             "id" => event.clone().id(value),
@@ -85,7 +115,11 @@ fn publish(hub: &Hub, req: Request) -> Response {
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         }
     }
-    hub.publish(event);
+    // A broker that cannot take it (Redis down past the publish queue):
+    // the publisher learns the event is lost.
+    if let Err(e) = hub.publish(EVENTS, event) {
+        return text_response(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n"));
+    }
     let mut res = Response::new(().into());
     *res.status_mut() = StatusCode::NO_CONTENT;
     res

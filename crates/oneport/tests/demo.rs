@@ -8,14 +8,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use oneport::dispatch::Server;
-use oneport::sse::{EventSource, Hub, HubConfig};
+use oneport::dispatch::topics::TopicHub;
+use oneport::sse::EventSource;
 use oneport::ws::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-async fn start() -> (SocketAddr, Hub) {
-    let hub = Hub::new(HubConfig::default());
+async fn start() -> (SocketAddr, TopicHub) {
+    let hub = TopicHub::default();
     let server = Server::builder().bind("127.0.0.1:0").await.expect("bind");
     let addr = server.local_addr();
     tokio::spawn(server.serve(demo_site::site(hub.clone())));
@@ -162,7 +163,64 @@ async fn publish_reaches_events_and_last_event_id_resumes() {
             got.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
         assert!(!got.contains("first"), "{got}");
-        hub.close();
+        drop(hub);
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// `/events` asked for a WebSocket gives the same events, each one's data
+/// as a text message, in the order they were published; the event stream
+/// on the same path is untouched.
+#[tokio::test]
+async fn events_reach_a_websocket_on_the_same_path() {
+    tokio::time::timeout(LIMIT, async {
+        let (addr, _hub) = start().await;
+        let post = |body: String| {
+            format!(
+                "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let (mut ws, _) = oneport::ws::connect(&format!("ws://{addr}/events"))
+            .await
+            .expect("connect");
+        // The socket joins once its handler runs: publish until it hears.
+        loop {
+            assert!(get(addr, &post("probe".into())).await.starts_with("HTTP/1.1 204 "));
+            match tokio::time::timeout(Duration::from_millis(50), ws.recv()).await {
+                Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "probe" => break,
+                Ok(other) => panic!("{other:?}"),
+                Err(_) => {}
+            }
+        }
+        for i in 0..20 {
+            assert!(get(addr, &post(format!("n{i}"))).await.starts_with("HTTP/1.1 204 "));
+        }
+        let mut got = Vec::new();
+        while got.len() < 20 {
+            match ws.recv().await {
+                Some(Ok(Message::Text(t))) if t.as_str() != "probe" => got.push(t.to_string()),
+                Some(Ok(Message::Text(_))) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(got, (0..20).map(|i| format!("n{i}")).collect::<Vec<_>>());
+        ws.close(None).await.expect("the close handshake completes");
+        // The plain GET is still the event stream.
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut head = String::new();
+        let mut buf = [0u8; 1024];
+        while !head.contains("\r\n\r\n") {
+            let n = s.read(&mut buf).await.expect("read");
+            assert!(n > 0, "ended early: {head}");
+            head.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert!(head.to_ascii_lowercase().contains("content-type: text/event-stream"), "{head}");
     })
     .await
     .expect("test timed out");

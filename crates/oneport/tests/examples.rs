@@ -10,6 +10,11 @@ use oneport::ws::{ConnectOptions, Message, connect, connect_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+#[path = "../../oneport-redis/tests/support/server.rs"]
+mod redis_server;
+
+use redis_server::Redis;
+
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// A running example, stopped when dropped.
@@ -45,7 +50,12 @@ fn start(name: &str, args: &[&str], lines: usize) -> Example {
     let mut child = Command::new(binary(name))
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if name == "chat" {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .env("RUST_LOG", "info,oneport_redis=debug")
         .spawn()
         .expect("start the example");
     let out = child.stdout.take().expect("stdout");
@@ -365,6 +375,281 @@ async fn chat_speaks_the_tutorials_protocol_carefully() {
             left = hear(&mut alice).await;
         }
         assert_eq!(left["payload"]["username"], "bob");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn two_chat_processes_share_a_room_through_redis() {
+    use serde_json::json;
+    bounded(async {
+        let redis = Redis::start();
+        let url = redis.url();
+        let a = start("chat", &["--addr", "127.0.0.1:0", "--redis", &url], 1);
+        let b = start("chat", &["--addr", "127.0.0.1:0", "--redis", &url], 1);
+        let (addr_a, addr_b) = (
+            addr_of(&a.lines[0], "listening on "),
+            addr_of(&b.lines[0], "listening on "),
+        );
+        let mut ada = member(&addr_a, "kitchen").await;
+        let mut bob = member(&addr_b, "kitchen").await;
+        // Bob's handler joins the room after the handshake: Ada speaks until
+        // Bob hears her. By then Ada's own join is complete (her handler
+        // reads only after it), so what Bob says next, she hears.
+        say(&mut bob, json!({"type": "chat-join", "payload": {"username": "bob"}})).await;
+        let mut heard = None;
+        for i in 0..100 {
+            let said = json!({"type": "chat-message", "payload": {"username": "ada", "message": format!("hi {i}")}});
+            say(&mut ada, said).await;
+            if let Ok(Some(Ok(Message::Text(t)))) =
+                tokio::time::timeout(Duration::from_millis(100), bob.recv()).await
+            {
+                let packet: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                if packet["payload"]["username"] == "ada" {
+                    heard = Some(packet);
+                    break;
+                }
+            }
+        }
+        let heard = heard.expect("bob, on process B, heard ada, on process A");
+        assert_eq!(heard["type"], "chat-message");
+        // And back: Bob's words reach Ada (skipping what she hears of her own).
+        say(&mut bob, json!({"type": "chat-message", "payload": {"username": "bob", "message": "hello from B"}})).await;
+        loop {
+            let p = hear(&mut ada).await;
+            if p["payload"]["message"] == "hello from B" {
+                assert_eq!(p["payload"]["username"], "bob");
+                break;
+            }
+        }
+        drop(redis);
+    })
+    .await;
+}
+
+/// A demo server on Redis, and its address.
+fn demo_on(redis: &Redis) -> (Example, String) {
+    let ex = start(
+        "demo",
+        &["--addr", "127.0.0.1:0", "--redis", &redis.url()],
+        1,
+    );
+    let addr = addr_of(&ex.lines[0], "listening on ");
+    (ex, addr)
+}
+
+/// Publishes `body` on the demo at `addr`; the status.
+async fn publish(addr: &str, query: &str, body: &str) -> u16 {
+    let raw = format!(
+        "POST /publish{query} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let r = read_until(addr, raw.as_bytes(), "\r\n\r\n").await;
+    r.get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {r:?}"))
+}
+
+/// An event stream read over one TCP connection, never reconnected, so a
+/// dropped subscriber shows.
+struct RawEvents {
+    stream: TcpStream,
+    parser: oneport::sse::Parser,
+}
+
+impl RawEvents {
+    async fn open(addr: &str, last_event_id: Option<&str>) -> Self {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let resume = last_event_id.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
+        let raw = format!("GET /events HTTP/1.1\r\nHost: x\r\n{resume}\r\n");
+        stream.write_all(raw.as_bytes()).await.expect("write");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = stream.read(&mut byte).await.expect("read the head");
+            assert!(n == 1, "closed before the head: {head:?}");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        Self {
+            stream,
+            parser: oneport::sse::Parser::default(),
+        }
+    }
+
+    /// The next event with data (the stream must stay open).
+    async fn next(&mut self) -> oneport::sse::ParsedEvent {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(e) = self.parser.poll_event() {
+                return e;
+            }
+            let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut buf))
+                .await
+                .expect("an event within 10 s")
+                .expect("read");
+            assert!(n > 0, "the event stream was closed");
+            self.parser.feed(&buf[..n]).expect("a valid event stream");
+        }
+    }
+}
+
+/// A WebSocket on the demo's `/events`.
+async fn ws_events(addr: &str) -> oneport::ws::WebSocket<oneport::ws::ClientStream> {
+    connect(&format!("ws://{addr}/events"))
+        .await
+        .expect("connect")
+        .0
+}
+
+async fn ws_text(ws: &mut oneport::ws::WebSocket<oneport::ws::ClientStream>) -> String {
+    match tokio::time::timeout(Duration::from_secs(10), ws.recv()).await {
+        Ok(Some(Ok(Message::Text(t)))) => t.to_string(),
+        other => panic!("expected a text message, got {other:?}"),
+    }
+}
+
+/// Publishes probes on `addr` until `sse` and `ws` (on another process)
+/// have each heard one, so that both are subscribed there.
+async fn until_subscribed(
+    addr: &str,
+    sse: &mut RawEvents,
+    ws: &mut oneport::ws::WebSocket<oneport::ws::ClientStream>,
+) {
+    let (mut sse_heard, mut ws_heard) = (false, false);
+    for _ in 0..200 {
+        assert_eq!(publish(addr, "", "probe").await, 204);
+        if !sse_heard {
+            sse_heard = tokio::time::timeout(Duration::from_millis(50), sse.next())
+                .await
+                .is_ok_and(|e| e.data == "probe");
+        }
+        if !ws_heard {
+            ws_heard = tokio::time::timeout(Duration::from_millis(50), ws.recv())
+                .await
+                .is_ok_and(|m| matches!(m, Some(Ok(Message::Text(t))) if t.as_str() == "probe"));
+        }
+        if sse_heard && ws_heard {
+            // Drain the probes still on their way.
+            assert_eq!(publish(addr, "", "last probe").await, 204);
+            while sse.next().await.data != "last probe" {}
+            while ws_text(ws).await != "last probe" {}
+            return;
+        }
+    }
+    panic!("the subscribers never heard the publisher's process");
+}
+
+/// A stream entry id, `MILLISECONDS-SEQUENCE`, as a comparable pair.
+fn stream_id(id: &str) -> (u64, u64) {
+    let (ms, seq) = id
+        .split_once('-')
+        .unwrap_or_else(|| panic!("not a stream id: {id:?}"));
+    (ms.parse().expect("ms"), seq.parse().expect("seq"))
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn events_published_on_a_reach_sse_and_websocket_subscribers_on_b_in_order() {
+    bounded(async {
+        let redis = Redis::start();
+        let ((_a, a), (_b, b)) = (demo_on(&redis), demo_on(&redis));
+        let mut sse = RawEvents::open(&b, None).await;
+        let mut ws = ws_events(&b).await;
+        until_subscribed(&a, &mut sse, &mut ws).await;
+        for i in 0..50 {
+            let query = if i % 2 == 0 { "?id=x&event=tick" } else { "" };
+            assert_eq!(publish(&a, query, &format!("n{i}")).await, 204);
+        }
+        let mut last = (0, 0);
+        for i in 0..50 {
+            let e = sse.next().await;
+            assert_eq!(e.data, format!("n{i}"), "in order on the event stream");
+            if i % 2 == 0 {
+                // Ids are the Redis stream ids, increasing.
+                assert_eq!(e.event_type, "tick");
+                let id = stream_id(&e.last_event_id);
+                assert!(id > last, "{id:?} after {last:?}");
+                last = id;
+            }
+            assert_eq!(
+                ws_text(&mut ws).await,
+                format!("n{i}"),
+                "in order on the WebSocket"
+            );
+        }
+        ws.close(None).await.expect("close handshake");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn last_event_id_from_a_resumes_on_b() {
+    bounded(async {
+        let redis = Redis::start();
+        let ((_a, a), (_b, b)) = (demo_on(&redis), demo_on(&redis));
+        for i in 1..=3 {
+            assert_eq!(publish(&a, "?id=x", &format!("e{i}")).await, 204);
+        }
+        // A client of A gets the kept events, with their stream ids...
+        let mut on_a = RawEvents::open(&a, None).await;
+        let mut ids = Vec::new();
+        for i in 1..=3 {
+            let e = on_a.next().await;
+            assert_eq!(e.data, format!("e{i}"));
+            ids.push(e.last_event_id);
+        }
+        drop(on_a);
+        // ...loses its connection, more is published on A meanwhile...
+        for i in 4..=5 {
+            assert_eq!(publish(&a, "?id=x", &format!("e{i}")).await, 204);
+        }
+        // ...and resumes on B after the second one.
+        let mut on_b = RawEvents::open(&b, Some(&ids[1])).await;
+        for i in 3..=5 {
+            let e = on_b.next().await;
+            assert_eq!(e.data, format!("e{i}"), "B replays what followed, once");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn a_redis_restart_mid_stream_loses_no_event_with_an_id() {
+    bounded(async {
+        let redis = Redis::start();
+        let ((_a, a), (_b, b)) = (demo_on(&redis), demo_on(&redis));
+        let mut sse = RawEvents::open(&b, None).await;
+        let mut ws = ws_events(&b).await;
+        until_subscribed(&a, &mut sse, &mut ws).await;
+        for i in 0..30 {
+            assert_eq!(publish(&a, "?id=x", &format!("n{i}")).await, 204);
+        }
+        // Killed without a goodbye, and started again on its data.
+        let redis = redis.restart();
+        // Published while A reconnects: buffered within its bound.
+        for i in 30..60 {
+            assert_eq!(publish(&a, "?id=x", &format!("n{i}")).await, 204);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut ids = Vec::new();
+        for i in 0..60 {
+            let e = sse.next().await;
+            assert_eq!(e.data, format!("n{i}"), "every event, once, in order");
+            ids.push(stream_id(&e.last_event_id));
+            assert_eq!(
+                ws_text(&mut ws).await,
+                format!("n{i}"),
+                "the WebSocket stayed too"
+            );
+        }
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        ws.close(None).await.expect("close handshake");
+        drop(redis);
     })
     .await;
 }

@@ -10,8 +10,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oneport::dispatch::topics::{TopicConfig, TopicHub, TopicMessage};
 use oneport::dispatch::{Server, TlsConfig};
-use oneport::sse::{Hub, HubConfig};
+use oneport::sse::HubConfig;
 use oneport::ws::{Config, Message, Role, WebSocket};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -44,8 +45,8 @@ fn connector(cert: &CertificateDer<'static>) -> TlsConnector {
     TlsConnector::from(Arc::new(config))
 }
 
-async fn start(tls: TlsConfig) -> (SocketAddr, Hub) {
-    let hub = Hub::new(HubConfig::default().keep_alive(None));
+async fn start(tls: TlsConfig) -> (SocketAddr, TopicHub) {
+    let hub = TopicHub::new(TopicConfig::default().sse(HubConfig::default().keep_alive(None)));
     let server = Server::builder()
         .tls(tls)
         .bind("127.0.0.1:0")
@@ -364,10 +365,12 @@ async fn the_clients_reach_wss_and_https_trusting_a_given_root() {
             // Publish until the subscriber has joined and seen one.
             for i in 0.. {
                 hub.publish(
-                    oneport::sse::Event::new(format!("tick {i}"))
+                    demo_site::EVENTS,
+                    TopicMessage::text(format!("tick {i}"))
                         .id(i.to_string())
                         .unwrap(),
-                );
+                )
+                .unwrap();
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
