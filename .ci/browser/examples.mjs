@@ -3,7 +3,10 @@
 // see in each page's textarea; saves a screenshot of each under
 // target/browser/. It starts every example itself from EXAMPLES_DIR (the
 // release build) on port 0 and stops it afterwards.
-// usage: node examples.mjs EXAMPLES_DIR [CHROMIUM]
+// With REDIS_URL set, it also runs two chat processes on that Redis and
+// checks that a message typed in a page of one appears in a page of the
+// other, and back.
+// usage: [REDIS_URL=redis://HOST:PORT/] node examples.mjs EXAMPLES_DIR [CHROMIUM]
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -107,6 +110,29 @@ async function checkChat(addr) {
   for (const p of [alice, other, feed]) await p.close();
 }
 
+// Two chat processes sharing a room through Redis: Alice's page is served
+// by A, Bob's by B.
+async function checkChatAcrossProcesses(addrA, addrB) {
+  const [alice, bob] = await Promise.all([1, 2].map(() => browser.newPage()));
+  const errors = [];
+  for (const p of [alice, bob]) p.on("pageerror", (e) => errors.push(String(e)));
+  await alice.goto(`http://${addrA}/?room=kitchen`);
+  await bob.goto(`http://${addrB}/?room=kitchen`);
+  await join(alice, "alice");
+  await join(bob, "bob");
+  check("chat on two processes: B's join reaches A's page", await logShows(alice, "bob joined"), "no join line");
+  await alice.fill("#message", "typed on A");
+  await alice.click("#send");
+  check("chat on two processes: a message typed on A appears on B", await logShows(bob, "alice: typed on A"), "not shown");
+  await bob.fill("#message", "typed on B");
+  await bob.click("#send");
+  check("chat on two processes: and one typed on B appears on A", await logShows(alice, "bob: typed on B"), "not shown");
+  check("chat on two processes: no script errors", errors.length === 0, errors.join("; "));
+  await alice.screenshot({ path: `${shots}chat-redis-a.png` });
+  await bob.screenshot({ path: `${shots}chat-redis-b.png` });
+  for (const p of [alice, bob]) await p.close();
+}
+
 const running = [];
 try {
   for (const [name, text, absent] of [
@@ -148,6 +174,15 @@ try {
   const chat = await start("chat", ["--addr", "127.0.0.1:0"], 1);
   running.push(chat.child);
   await checkChat(chat.lines[0].replace("listening on ", ""));
+
+  if (process.env.REDIS_URL) {
+    const args = ["--addr", "127.0.0.1:0", "--redis", process.env.REDIS_URL];
+    const a = await start("chat", args, 1);
+    running.push(a.child);
+    const b = await start("chat", args, 1);
+    running.push(b.child);
+    await checkChatAcrossProcesses(a.lines[0].replace("listening on ", ""), b.lines[0].replace("listening on ", ""));
+  }
 } finally {
   for (const child of running) child.kill();
   await browser.close();
