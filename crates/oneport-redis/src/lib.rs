@@ -31,6 +31,19 @@
 //! - Publishes made while Redis is down are buffered, in order, up to
 //!   [`Config::publish_queue`] messages, and written once it is back;
 //!   past that bound a publish fails with a [`BackplaneError`] at once.
+//! - A publish whose reply was lost (Redis applied it, then went down) is
+//!   not written twice: each entry carries its publish's token, and the
+//!   writer looks for it among the topic's newest 1 024 entries before
+//!   writing again.
+//!
+//! # Joining
+//!
+//! When a topic gains its first subscriber in a process, the start point
+//! of its reading there is fixed at once (Redis's `TIME`, on a connection
+//! kept for such short queries), and the join completes only then: what is
+//! published anywhere after a `join` returns reaches the subscriber, even
+//! while the reader sits in a blocking read of other topics. Its first
+//! delivery may wait for that read to end (at most [`Config::block`]).
 //!
 //! # Replay across processes
 //!
