@@ -325,3 +325,86 @@ async fn a_join_hears_what_is_published_right_after_it() {
     .await
     .expect("test timed out");
 }
+
+/// Redis keeps about `maxlen` entries per topic: a client resuming from an
+/// id trimmed away is told so with `history-cut`, and one resuming from an
+/// id still kept is replayed exactly what followed it.
+#[tokio::test]
+#[ignore = "needs redis-server; .ci/run runs it"]
+async fn replay_is_bounded_by_maxlen_and_a_trimmed_id_is_told() {
+    tokio::time::timeout(LIMIT, async {
+        let redis = Redis::start();
+        let mut short = fast();
+        short.maxlen = 50;
+        let a = hub(&redis, short).await;
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let key = format!("{}news", oneport_redis::DEFAULT_KEY_PREFIX);
+        // The first event's id, as every process knows it.
+        a.publish("news", TopicMessage::text("n0").id("x").unwrap())
+            .unwrap();
+        let first = loop {
+            let oldest: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                .arg(&key)
+                .arg("-")
+                .arg("+")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            if let Some(e) = oldest.ids.first() {
+                break e.id.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        for i in 1..600 {
+            a.publish("news", TopicMessage::text(format!("n{i}")).id("x").unwrap())
+                .unwrap();
+        }
+        // Wait until the last one is written.
+        let newest = loop {
+            let last: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+                .arg(&key)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(11)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let data = |e: &redis::streams::StreamId| match e.map.get("d") {
+                Some(redis::Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            if last.ids.first().map(data).as_deref() == Some("n599") {
+                break last.ids;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let len: usize = redis::cmd("XLEN")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        // `MAXLEN ~` trims whole nodes (100 entries by default): about 50.
+        assert!((50..=150).contains(&len), "{len} entries kept");
+
+        // A fresh process, whose hub would keep 1 024: Redis has fewer.
+        let c = hub(&redis, fast()).await;
+        let mut late = c.subscribe_sse_resuming("news", Some(&first)).await;
+        let got = sse_events(&mut late, 1).await;
+        assert_eq!(got[0].event_type, "history-cut", "{got:?}");
+        assert_eq!(got[0].data, first, "it names the id that was cut");
+        drop(late);
+        // The 11th newest is kept: the 10 after it are replayed, in order.
+        let from = &newest[10].id;
+        let mut resumed = c.subscribe_sse_resuming("news", Some(from)).await;
+        let got = sse_events(&mut resumed, 10).await;
+        let data: Vec<String> = got.iter().map(|e| e.data.clone()).collect();
+        let want: Vec<String> = (590..600).map(|i| format!("n{i}")).collect();
+        assert_eq!(data, want);
+    })
+    .await
+    .expect("test timed out");
+}
