@@ -104,8 +104,9 @@ fn publish(hub: &TopicHub, req: Request) -> Response {
         return text_response(StatusCode::BAD_REQUEST, "the body must be UTF-8 text\n");
     };
     let mut event = TopicMessage::text(data);
-    for (key, value) in query_pairs(req.uri().query().unwrap_or("")) {
-        let set = match key.as_str() {
+    let query = req.uri().query().unwrap_or("");
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let set = match &*key {
             "id" => event.clone().id(value),
             "event" => event.clone().event(value),
             _ => Ok(event.clone()),
@@ -123,36 +124,4 @@ fn publish(hub: &TopicHub, req: Request) -> Response {
     let mut res = Response::new(().into());
     *res.status_mut() = StatusCode::NO_CONTENT;
     res
-}
-
-/// Splits a query string into decoded `key=value` pairs.
-fn query_pairs(q: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    q.split('&').filter(|p| !p.is_empty()).map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        (decode(k), decode(v))
-    })
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -225,3 +225,23 @@ async fn events_reach_a_websocket_on_the_same_path() {
     .await
     .expect("test timed out");
 }
+
+/// `/publish`'s query string is form-decoded: `+` is a space, `%XX` a
+/// byte, and a key without `=` has an empty value.
+#[tokio::test]
+async fn publish_decodes_its_query_string() {
+    tokio::time::timeout(LIMIT, async {
+        let (addr, _hub) = start().await;
+        let raw = "POST /publish?event=two+words%21&id=caf%C3%A9&flag HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody";
+        let r = get(addr, raw).await;
+        assert!(r.starts_with("HTTP/1.1 204 "), "{r}");
+        let mut es = EventSource::new(&format!("http://{addr}/events")).expect("url");
+        let e = es.next_event().await.expect("event").expect("ok");
+        assert_eq!(
+            (e.event_type.as_str(), e.last_event_id.as_str(), e.data.as_str()),
+            ("two words!", "caf\u{e9}", "body")
+        );
+    })
+    .await
+    .expect("test timed out");
+}
