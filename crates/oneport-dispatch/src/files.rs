@@ -1,24 +1,47 @@
 //! Serve static files from a directory.
 
-use std::path::{Component, Path, PathBuf};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use http::{HeaderValue, Method, StatusCode, header};
+use tokio::io::AsyncSeekExt;
 use tracing::info;
 
 use crate::Body;
 use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response};
 
+mod encoding;
+mod path;
+mod range;
+
+use encoding::Coding;
+pub(crate) use path::safe_relative_path;
+use range::Ranged;
+
 /// Serves the files under `root` for `GET` and `HEAD`.
 ///
 /// - The URL path is percent-decoded and resolved below `root`; a path with
-///   a `..`, `.` or empty segment, a backslash or a NUL is never served, and
-///   a file reached through a symbolic link that leads out of `root` is
-///   refused, so nothing outside `root` can be read.
+///   a `..`, `.` or empty segment, a backslash, a colon or a NUL (before or
+///   after decoding) or a malformed escape is never served, and a file
+///   reached through a symbolic link that leads out of `root` is refused,
+///   so nothing outside `root` can be read.
 /// - A directory serves its `index.html`.
-/// - `Content-Type` comes from the file extension; `Last-Modified` and a
-///   weak `ETag` (size and modification time) are sent, and
-///   `If-None-Match` / `If-Modified-Since` answer `304 Not Modified`.
+/// - `Content-Type` comes from the file extension (`mime_guess`; text types
+///   say `charset=utf-8`); `Last-Modified` and a weak `ETag` (size and
+///   modification time) are sent, and `If-None-Match` / `If-Modified-Since`
+///   answer `304 Not Modified`.
+/// - A single `Range: bytes=...` (first-last, first-, or -suffix) answers
+///   `206 Partial Content` with `Content-Range`; one no byte satisfies,
+///   `416` with `Content-Range: bytes */LEN`. Several ranges, or an
+///   `If-Range` that does not match, get the whole file. `Accept-Ranges:
+///   bytes` says so on every file.
+/// - With [`precompressed_br`](Files::precompressed_br) and
+///   [`precompressed_gzip`](Files::precompressed_gzip), a sibling
+///   `NAME.br` or `NAME.gz` is sent in place of `NAME` (with
+///   `Content-Encoding` and `NAME`'s `Content-Type`) to a client whose
+///   `Accept-Encoding` takes it, and every answer says `Vary:
+///   Accept-Encoding`.
 /// - Anything it cannot find (or will not serve) is declined, so the next
 ///   dispatcher (or the server's 404) answers.
 ///
@@ -27,17 +50,22 @@ use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Respon
 /// ```
 /// use oneport_dispatch::{files, filter};
 ///
-/// let static_site = filter("^/static/", files("./public"));
+/// let static_site = filter("^/static/", files("./public").precompressed_br().precompressed_gzip());
 /// # let _ = static_site;
 /// ```
 pub fn files(root: impl Into<PathBuf>) -> Files {
-    Files { root: root.into() }
+    Files {
+        root: root.into(),
+        precompressed: Vec::new(),
+    }
 }
 
 /// The dispatcher returned by [`files`].
 #[derive(Debug, Clone)]
 pub struct Files {
     root: PathBuf,
+    /// The siblings looked for, in order of preference.
+    precompressed: Vec<Coding>,
 }
 
 impl Dispatcher for Files {
@@ -54,7 +82,36 @@ impl Dispatcher for Files {
     }
 }
 
+/// The file chosen to answer: the one asked for, or a precompressed
+/// sibling.
+struct Chosen {
+    path: PathBuf,
+    meta: std::fs::Metadata,
+    coding: Option<Coding>,
+}
+
 impl Files {
+    /// Sends `NAME.br` (Brotli) in place of `NAME` to clients that accept
+    /// `br`. Tried before gzip whatever the order of the calls.
+    pub fn precompressed_br(mut self) -> Self {
+        self.add(Coding::Brotli);
+        self
+    }
+
+    /// Sends `NAME.gz` in place of `NAME` to clients that accept `gzip`.
+    pub fn precompressed_gzip(mut self) -> Self {
+        self.add(Coding::Gzip);
+        self
+    }
+
+    fn add(&mut self, coding: Coding) {
+        if !self.precompressed.contains(&coding) {
+            self.precompressed.push(coding);
+            // Brotli first: smaller, and every browser that sends `br`.
+            self.precompressed.sort_by_key(|c| *c != Coding::Brotli);
+        }
+    }
+
     async fn lookup(&self, req: &Request) -> Option<Response> {
         let rel = safe_relative_path(req.uri().path())?;
         let root = tokio::fs::canonicalize(&self.root).await.ok()?;
@@ -67,29 +124,63 @@ impl Files {
         if !meta.is_file() {
             return None;
         }
-        // Symbolic links may point anywhere: serve only what really lies
-        // below the root.
-        let real = tokio::fs::canonicalize(&path).await.ok()?;
-        if !real.starts_with(&root) {
-            return None;
-        }
-        let modified = meta.modified().ok();
-        let etag = modified.map(|m| etag_for(meta.len(), m));
+        let real = below(&root, &path).await?;
+        let chosen = self.sibling(req, &root, &path).await.unwrap_or(Chosen {
+            path: real.clone(),
+            meta,
+            coding: None,
+        });
+        let len = chosen.meta.len();
+        let modified = chosen.meta.modified().ok();
+        let etag = modified.map(|m| etag_for(len, m, chosen.coding));
         let mut res = if not_modified(req, etag.as_deref(), modified) {
-            let mut r = http::Response::new(Body::empty());
-            *r.status_mut() = StatusCode::NOT_MODIFIED;
-            r
+            status_only(StatusCode::NOT_MODIFIED)
         } else {
-            let file = tokio::fs::File::open(&real).await.ok()?;
-            info!(path = %real.display(), bytes = meta.len(), "file sent");
-            let mut r = http::Response::new(Body::file(file, meta.len()));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(&real)),
-            );
+            let ranged = match req.headers().get(header::RANGE) {
+                Some(r) if if_range_holds(req, modified) => {
+                    r.to_str().map_or(Ranged::Whole, |r| range::parse(r, len))
+                }
+                _ => Ranged::Whole,
+            };
+            let mut file = tokio::fs::File::open(&chosen.path).await.ok()?;
+            let mut r = match ranged {
+                Ranged::Whole => {
+                    info!(path = %chosen.path.display(), bytes = len, "file sent");
+                    http::Response::new(Body::file(file, len))
+                }
+                Ranged::Part { start, end } => {
+                    file.seek(std::io::SeekFrom::Start(start)).await.ok()?;
+                    info!(path = %chosen.path.display(), start, end, "part of a file sent");
+                    let mut r = http::Response::new(Body::file(file, end - start + 1));
+                    *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+                    insert(
+                        &mut r,
+                        header::CONTENT_RANGE,
+                        format!("bytes {start}-{end}/{len}"),
+                    );
+                    r
+                }
+                Ranged::Unsatisfiable => {
+                    let mut r = status_only(StatusCode::RANGE_NOT_SATISFIABLE);
+                    insert(&mut r, header::CONTENT_RANGE, format!("bytes */{len}"));
+                    r
+                }
+            };
+            insert(&mut r, header::CONTENT_TYPE, content_type(&real));
+            r.headers_mut()
+                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            if let Some(coding) = chosen.coding {
+                r.headers_mut().insert(
+                    header::CONTENT_ENCODING,
+                    HeaderValue::from_static(coding.token()),
+                );
+            }
             r
         };
         let h = res.headers_mut();
+        if !self.precompressed.is_empty() {
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
         if let Some(m) = modified {
             if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(m)) {
                 h.insert(header::LAST_MODIFIED, v);
@@ -100,67 +191,100 @@ impl Files {
         }
         Some(res)
     }
-}
 
-/// Turns a URL path into a relative file path, or `None` if it could reach
-/// outside the root.
-pub(crate) fn safe_relative_path(url_path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(url_path)?;
-    let mut out = PathBuf::new();
-    let trimmed = decoded.strip_prefix('/')?;
-    if trimmed.is_empty() {
-        return Some(out);
-    }
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    for seg in trimmed.split('/') {
-        if seg.is_empty()
-            || seg == "."
-            || seg == ".."
-            || seg.contains('\\')
-            || seg.contains('\0')
-            || seg.contains(':')
-        {
-            return None;
+    /// The first precompressed sibling of `path` the client accepts that
+    /// exists and lies below `root`.
+    async fn sibling(&self, req: &Request, root: &Path, path: &Path) -> Option<Chosen> {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())?;
+        for &coding in &self.precompressed {
+            if !encoding::accepts(accept, coding) {
+                continue;
+            }
+            let mut name = OsString::from(path.as_os_str());
+            name.push(".");
+            name.push(coding.suffix());
+            let sibling = PathBuf::from(name);
+            let Ok(meta) = tokio::fs::metadata(&sibling).await else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            if let Some(real) = below(root, &sibling).await {
+                return Some(Chosen {
+                    path: real,
+                    meta,
+                    coding: Some(coding),
+                });
+            }
         }
-        out.push(seg);
-    }
-    // Defence in depth: the result must be made of plain names only.
-    if out.components().all(|c| matches!(c, Component::Normal(_))) {
-        Some(out)
-    } else {
         None
     }
 }
 
-/// Decodes `%XX` escapes; `None` on a bad escape or non-UTF-8 result.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hi = (hex[0] as char).to_digit(16)?;
-                let lo = (hex[1] as char).to_digit(16)?;
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+/// `path` with its symbolic links resolved, if that lies below `root`:
+/// links may point anywhere, and only what really lies below the root is
+/// served.
+async fn below(root: &Path, path: &Path) -> Option<PathBuf> {
+    let real = tokio::fs::canonicalize(path).await.ok()?;
+    real.starts_with(root).then_some(real)
 }
 
-fn etag_for(len: u64, modified: SystemTime) -> String {
+fn status_only(status: StatusCode) -> Response {
+    let mut r = http::Response::new(Body::empty());
+    *r.status_mut() = status;
+    r
+}
+
+fn insert(res: &mut Response, name: header::HeaderName, value: String) {
+    if let Ok(v) = HeaderValue::try_from(value) {
+        res.headers_mut().insert(name, v);
+    }
+}
+
+/// Whether a `Range` may be honoured: no `If-Range`, or one holding the
+/// file's exact `Last-Modified` date. An entity tag never matches, since
+/// this server's are weak and `If-Range` compares strongly (RFC 9110
+/// section 13.1.5); the whole file is sent then.
+fn if_range_holds(req: &Request, modified: Option<SystemTime>) -> bool {
+    let Some(v) = req.headers().get(header::IF_RANGE) else {
+        return true;
+    };
+    let (Some(date), Some(m)) = (
+        v.to_str()
+            .ok()
+            .and_then(|d| httpdate::parse_http_date(d).ok()),
+        modified,
+    ) else {
+        return false;
+    };
+    httpdate::fmt_http_date(date) == httpdate::fmt_http_date(m)
+}
+
+/// The media type for a file, by extension; text types in UTF-8.
+pub(crate) fn content_type(path: &Path) -> String {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    }
+}
+
+/// A weak tag from the size and modification time, and the coding of a
+/// precompressed sibling (so that its tag never equals the plain file's).
+fn etag_for(len: u64, modified: SystemTime, coding: Option<Coding>) -> String {
     let t = modified
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("W/\"{len:x}-{t:x}\"")
+    match coding {
+        Some(c) => format!("W/\"{len:x}-{t:x}-{}\"", c.suffix()),
+        None => format!("W/\"{len:x}-{t:x}\""),
+    }
 }
 
 fn not_modified(req: &Request, etag: Option<&str>, modified: Option<SystemTime>) -> bool {
@@ -191,70 +315,9 @@ fn not_modified(req: &Request, etag: Option<&str>, modified: Option<SystemTime>)
     false
 }
 
-/// The media type for a file, by extension.
-pub(crate) fn content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase());
-    match ext.as_deref() {
-        Some("html" | "htm") => "text/html; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("json") => "application/json",
-        Some("txt") => "text/plain; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("ico") => "image/x-icon",
-        Some("wasm") => "application/wasm",
-        Some("pdf") => "application/pdf",
-        Some("xml") => "application/xml",
-        Some("woff2") => "font/woff2",
-        Some("woff") => "font/woff",
-        _ => "application/octet-stream",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn traversal_is_refused() {
-        for bad in [
-            "/../etc/passwd",
-            "/a/../../b",
-            "/%2e%2e/secret",
-            "/a/%2E%2E/%2e%2e/x",
-            "/a%2f..%2f..%2fx",
-            "/a\\..\\b",
-            "/a/./b",
-            "//etc/passwd",
-            "/c:/windows",
-            "/a%00b",
-            "/%zz",
-            "relative",
-        ] {
-            assert_eq!(safe_relative_path(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn plain_paths_resolve() {
-        assert_eq!(safe_relative_path("/"), Some(PathBuf::new()));
-        assert_eq!(
-            safe_relative_path("/a/b.txt"),
-            Some(PathBuf::from("a").join("b.txt"))
-        );
-        assert_eq!(
-            safe_relative_path("/with%20space.html"),
-            Some(PathBuf::from("with space.html"))
-        );
-        assert_eq!(safe_relative_path("/dir/"), Some(PathBuf::from("dir")));
-    }
 
     #[test]
     fn content_types() {
@@ -262,7 +325,9 @@ mod tests {
             content_type(Path::new("x/INDEX.HTML")),
             "text/html; charset=utf-8"
         );
+        assert_eq!(content_type(Path::new("a.css")), "text/css; charset=utf-8");
         assert_eq!(content_type(Path::new("a.png")), "image/png");
+        assert_eq!(content_type(Path::new("a.wasm")), "application/wasm");
         assert_eq!(content_type(Path::new("noext")), "application/octet-stream");
     }
 }

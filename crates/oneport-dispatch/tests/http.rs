@@ -434,7 +434,149 @@ async fn traversal_is_not_served() {
             )
             .await;
             assert_eq!(status_of(&r), 404, "a link out of the root is not followed");
+            // Nor is a precompressed sibling that links out of the root.
+            std::fs::write(dir.join("public/app.js"), "plain").expect("write");
+            std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("public/app.js.gz"))
+                .expect("symlink");
+            let s = start(sequencer(vec![Box::new(
+                files(dir.join("public")).precompressed_gzip(),
+            )]))
+            .await;
+            let r = exchange(
+                s.addr,
+                b"GET /app.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+            assert_eq!(body_of(&r), "plain", "the linked sibling is skipped: {r}");
+            assert_eq!(header_of(&r, "content-encoding"), None);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+/// `GET path` with `headers`, on a fresh connection.
+async fn get_with(addr: std::net::SocketAddr, path: &str, headers: &str) -> String {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+    exchange(addr, raw.as_bytes()).await
+}
+
+#[tokio::test]
+async fn ranges_single_suffix_and_unsatisfiable() {
+    run(async {
+        let dir = temp_site();
+        let digits: String = (0..100)
+            .map(|i| char::from(b'0' + (i % 10) as u8))
+            .collect();
+        std::fs::write(dir.join("public/digits.txt"), &digits).expect("write");
+        let s = start(sequencer(vec![Box::new(files(dir.join("public")))])).await;
+
+        let whole = get_with(s.addr, "/digits.txt", "").await;
+        assert_eq!(status_of(&whole), 200);
+        assert_eq!(header_of(&whole, "accept-ranges"), Some("bytes"));
+        let last_modified = header_of(&whole, "last-modified").unwrap().to_owned();
+
+        let r = get_with(s.addr, "/digits.txt", "Range: bytes=10-14\r\n").await;
+        assert_eq!(status_of(&r), 206);
+        assert_eq!(body_of(&r), "01234");
+        assert_eq!(header_of(&r, "content-range"), Some("bytes 10-14/100"));
+        assert_eq!(header_of(&r, "content-length"), Some("5"));
+
+        let r = get_with(s.addr, "/digits.txt", "Range: bytes=95-\r\n").await;
+        assert_eq!((status_of(&r), body_of(&r)), (206, "56789"));
+        let r = get_with(s.addr, "/digits.txt", "Range: bytes=-3\r\n").await;
+        assert_eq!((status_of(&r), body_of(&r)), (206, "789"));
+        assert_eq!(header_of(&r, "content-range"), Some("bytes 97-99/100"));
+
+        let r = get_with(s.addr, "/digits.txt", "Range: bytes=100-\r\n").await;
+        assert_eq!(status_of(&r), 416);
+        assert_eq!(header_of(&r, "content-range"), Some("bytes */100"));
+        assert_eq!(body_of(&r), "");
+
+        // Several ranges, or an If-Range that does not hold: the whole file.
+        let r = get_with(s.addr, "/digits.txt", "Range: bytes=0-1,5-6\r\n").await;
+        assert_eq!((status_of(&r), body_of(&r).len()), (200, 100));
+        let r = get_with(
+            s.addr,
+            "/digits.txt",
+            "Range: bytes=0-1\r\nIf-Range: Sat, 01 Jan 2000 00:00:00 GMT\r\n",
+        )
+        .await;
+        assert_eq!((status_of(&r), body_of(&r).len()), (200, 100));
+        let held = format!("Range: bytes=0-1\r\nIf-Range: {last_modified}\r\n");
+        let r = get_with(s.addr, "/digits.txt", &held).await;
+        assert_eq!((status_of(&r), body_of(&r)), (206, "01"));
+        // HEAD: the same answer without the bytes.
+        let raw =
+            "HEAD /digits.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=-3\r\nConnection: close\r\n\r\n";
+        let r = exchange(s.addr, raw.as_bytes()).await;
+        assert_eq!(
+            (status_of(&r), header_of(&r, "content-length"), body_of(&r)),
+            (206, Some("3"), "")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn precompressed_siblings_are_chosen_by_accept_encoding() {
+    run(async {
+        let dir = temp_site();
+        std::fs::write(dir.join("public/app.js"), "plain js").expect("write");
+        std::fs::write(dir.join("public/app.js.br"), "brotli bytes").expect("write");
+        std::fs::write(dir.join("public/app.js.gz"), "gzip bytes").expect("write");
+        std::fs::write(dir.join("public/only-gz.css"), "plain css").expect("write");
+        std::fs::write(dir.join("public/only-gz.css.gz"), "gz css").expect("write");
+        let s = start(sequencer(vec![Box::new(
+            files(dir.join("public"))
+                .precompressed_gzip()
+                .precompressed_br(),
+        )]))
+        .await;
+        let ae = |v: &str| format!("Accept-Encoding: {v}\r\n");
+
+        let r = get_with(s.addr, "/app.js", &ae("gzip, deflate, br")).await;
+        assert_eq!(body_of(&r), "brotli bytes", "br is preferred");
+        assert_eq!(header_of(&r, "content-encoding"), Some("br"));
+        assert_eq!(
+            header_of(&r, "content-type"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(header_of(&r, "vary"), Some("accept-encoding"));
+        let br_tag = header_of(&r, "etag").unwrap().to_owned();
+
+        let r = get_with(s.addr, "/app.js", &ae("gzip")).await;
+        assert_eq!(
+            (body_of(&r), header_of(&r, "content-encoding")),
+            ("gzip bytes", Some("gzip"))
+        );
+        let r = get_with(s.addr, "/app.js", &ae("br;q=0, gzip;q=0.5")).await;
+        assert_eq!(body_of(&r), "gzip bytes");
+        let r = get_with(s.addr, "/app.js", "").await;
+        assert_eq!(
+            body_of(&r),
+            "plain js",
+            "no Accept-Encoding: the file itself"
+        );
+        assert_eq!(header_of(&r, "content-encoding"), None);
+        assert_eq!(header_of(&r, "vary"), Some("accept-encoding"));
+        assert_ne!(
+            header_of(&r, "etag"),
+            Some(br_tag.as_str()),
+            "each variant its own tag"
+        );
+        let r = get_with(s.addr, "/only-gz.css", &ae("br")).await;
+        assert_eq!(body_of(&r), "plain css", "no .br sibling: the file");
+        // The sibling itself is still a file like any other.
+        let r = get_with(s.addr, "/app.js.gz", "").await;
+        assert_eq!(body_of(&r), "gzip bytes");
+
+        // Without precompressed_*: siblings are never chosen, and no Vary.
+        let plain = start(sequencer(vec![Box::new(files(dir.join("public")))])).await;
+        let r = get_with(plain.addr, "/app.js", &ae("br, gzip")).await;
+        assert_eq!(body_of(&r), "plain js");
+        assert_eq!(header_of(&r, "vary"), None);
         let _ = std::fs::remove_dir_all(&dir);
     })
     .await;
