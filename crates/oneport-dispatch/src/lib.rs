@@ -80,7 +80,7 @@ mod tls;
 pub mod topics;
 mod websocket;
 
-pub use body::Body;
+pub use body::{Body, BoxError};
 pub use dispatcher::{
     BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade, Upgraded,
     html_response, text_response,

@@ -12,6 +12,7 @@
 mod conn;
 mod http;
 mod pool;
+mod streamed;
 
 use std::io;
 use std::net::SocketAddr;

@@ -347,11 +347,33 @@ pub fn encode_chunk(data: &[u8], dst: &mut BytesMut) {
         return;
     }
     dst.reserve(data.len() + 20);
-    head::put_hex(data.len() as u64, dst);
-    dst.put_slice(b"\r\n");
+    encode_chunk_head(data.len(), dst);
     dst.put_slice(data);
+    dst.put_slice(CHUNK_END);
+}
+
+/// Appends the head of a chunk of `len` bytes, `<hex size>\r\n`, for a
+/// writer that sends the data from its own buffer (a vectored write of the
+/// head, the data and [`CHUNK_END`]) rather than copying it. `len` must
+/// not be 0: an empty chunk ends the body.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use oneport_http1::{CHUNK_END, encode_chunk_head};
+///
+/// let mut head = BytesMut::new();
+/// encode_chunk_head(300, &mut head);
+/// assert_eq!(&head[..], b"12c\r\n");
+/// assert_eq!(CHUNK_END, b"\r\n");
+/// ```
+pub fn encode_chunk_head(len: usize, dst: &mut BytesMut) {
+    debug_assert!(len > 0, "an empty chunk would end the body");
+    head::put_hex(len as u64, dst);
     dst.put_slice(b"\r\n");
 }
+
+/// What follows a chunk's data.
+pub const CHUNK_END: &[u8] = b"\r\n";
 
 /// Appends the last chunk and an empty trailer section: `0\r\n\r\n`.
 pub fn encode_last_chunk(dst: &mut BytesMut) {

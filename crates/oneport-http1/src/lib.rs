@@ -94,7 +94,9 @@ mod queue;
 mod request;
 mod response;
 
-pub use crate::body::{ChunkedDecoder, encode_chunk, encode_last_chunk};
+pub use crate::body::{
+    CHUNK_END, ChunkedDecoder, encode_chunk, encode_chunk_head, encode_last_chunk,
+};
 pub use crate::error::{Error, InvalidChunk, Malformed, Smuggling};
 pub use crate::limits::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CHUNK_LINE_BYTES, DEFAULT_MAX_HEAD_BYTES,

@@ -16,6 +16,7 @@ use tracing::{debug, info};
 use super::Config;
 use super::conn::{BodyError, Conn, Io, ReadHead};
 use super::pool::{give_back, take_buffer};
+use super::streamed::{self, Framing, Streamed};
 use crate::body::Kind as BodyKindInner;
 use crate::dispatcher::{Context, Dispatcher, Outcome, Response, Upgrade, Upgraded};
 
@@ -192,18 +193,18 @@ async fn burst<T: Io>(
                 if let Some(line) = &line {
                     info!(peer = %cx.peer, method = %line.method, path = %line.path, status = res.status().as_u16(), "request");
                 }
-                if let Some(file) = conn.encode(res, version, persistence(keep_alive), mode) {
-                    Box::pin(conn.send_file_body(file)).await?;
-                }
+                let (deferred, persisting) =
+                    conn.encode(res, version, persistence(keep_alive), mode);
+                keep_alive &= persisting == Persistence::KeepAlive;
+                conn.send_deferred(deferred).await?;
             }
             Outcome::Declined(_) => {
                 if let Some(line) = &line {
                     info!(peer = %cx.peer, method = %line.method, path = %line.path, status = 404, "not found");
                 }
                 let res = crate::text_response(StatusCode::NOT_FOUND, "not found\n");
-                if let Some(file) = conn.encode(res, version, persistence(keep_alive), mode) {
-                    Box::pin(conn.send_file_body(file)).await?;
-                }
+                let (deferred, _) = conn.encode(res, version, persistence(keep_alive), mode);
+                conn.send_deferred(deferred).await?;
             }
             Outcome::Upgrade(mut up) => {
                 // The takeover's answer leaves through the server, after
@@ -289,10 +290,8 @@ impl<T: Io> Conn<'_, T> {
     /// writes everything queued.
     async fn answer_error(&mut self, status: StatusCode, msg: &str) -> io::Result<()> {
         let res = crate::text_response(status, format!("{msg}\n"));
-        if let Some(file) = self.encode(res, Version::HTTP_11, Persistence::Close, BodyMode::Whole)
-        {
-            Box::pin(self.send_file_body(file)).await?;
-        }
+        let (deferred, _) = self.encode(res, Version::HTTP_11, Persistence::Close, BodyMode::Whole);
+        self.send_deferred(deferred).await?;
         self.flush().await?;
         let _ = self.io.shutdown().await;
         Ok(())
@@ -312,35 +311,70 @@ impl<T: Io> Conn<'_, T> {
         oneport_http1::encode_response_head(parts, framing, persistence, version, &mut self.out);
     }
 
-    /// Encodes `res` into `out`, except for a file body, which is returned
-    /// for the caller to stream.
+    /// Encodes `res` into `out`, except for a file or streamed body, which
+    /// is returned for the caller to write after the head; with the
+    /// persistence the head announced (a body delimited by closing the
+    /// connection makes it `Close`).
     fn encode(
         &mut self,
         res: Response,
         version: Version,
         persistence: Persistence,
         mode: BodyMode,
-    ) -> Option<(tokio::fs::File, u64)> {
+    ) -> (Option<Deferred>, Persistence) {
         let (parts, body) = res.into_parts();
         let has_body = oneport_http1::status_has_body(parts.status);
-        let framing = if has_body {
-            BodyLength::Length(body.len())
-        } else {
-            BodyLength::None
+        let (framing, persistence) = match body.len() {
+            _ if !has_body => (BodyLength::None, persistence),
+            Some(n) => (BodyLength::Length(n), persistence),
+            None if version == Version::HTTP_10 => (BodyLength::None, Persistence::Close),
+            None => (BodyLength::Chunked, persistence),
         };
         self.encode_head(&parts, framing, persistence, version);
         if mode == BodyMode::HeadOnly || !has_body {
-            return None;
+            return (None, persistence);
         }
-        match body.kind {
+        let deferred = match body.kind {
             BodyKindInner::Empty => None,
             BodyKindInner::Full(b) => {
                 self.out.extend_from_slice(&b);
                 None
             }
-            BodyKindInner::File { file, len } => Some((file, len)),
+            BodyKindInner::File { file, len } => Some(Deferred::File(file, len)),
+            BodyKindInner::Stream { chunks, .. } => Some(Deferred::Stream(Streamed {
+                chunks,
+                framing: match framing {
+                    BodyLength::Length(n) => Framing::Length(n),
+                    BodyLength::Chunked => Framing::Chunked,
+                    BodyLength::None => Framing::Close,
+                },
+            })),
+        };
+        (deferred, persistence)
+    }
+
+    /// Writes what is queued, then a body that follows its head.
+    async fn send_deferred(&mut self, deferred: Option<Deferred>) -> io::Result<()> {
+        match deferred {
+            None => Ok(()),
+            // Boxed: rare next to small answers, and their state would
+            // otherwise widen every request's future.
+            Some(Deferred::File(file, len)) => Box::pin(self.send_file_body((file, len))).await,
+            Some(Deferred::Stream(body)) => {
+                Box::pin(async {
+                    self.flush().await?;
+                    streamed::send(&mut self.io, body, self.config.write_timeout).await
+                })
+                .await
+            }
         }
     }
+}
+
+/// A body written after its head rather than queued with it.
+enum Deferred {
+    File(tokio::fs::File, u64),
+    Stream(Streamed),
 }
 
 #[cfg(test)]
