@@ -78,6 +78,8 @@ mod stream;
 #[cfg(feature = "tls")]
 mod tls;
 pub mod topics;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod websocket;
 
 pub use body::{Body, BoxError};

@@ -653,3 +653,46 @@ async fn a_redis_restart_mid_stream_loses_no_event_with_an_id() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_axum_serves_the_routers_routes_and_onports_on_one_port() {
+    bounded(async {
+        let ex = start("with_axum", &["--addr", "127.0.0.1:0"], 1);
+        let addr = addr_of(&ex.lines[0], "listening on ");
+
+        // axum's routes.
+        let r = read_until(&addr, b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "}").await;
+        assert!(r.starts_with("HTTP/1.1 200 "), "{r}");
+        assert!(r.to_ascii_lowercase().contains("content-type: application/json"), "{r}");
+        let body: serde_json::Value = serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({"status": "ok"}));
+        let sent = r#"{"a":[1,2,{"b":"c"}],"n":null}"#;
+        let raw = format!(
+            "POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{sent}",
+            sent.len()
+        );
+        let r = read_until(&addr, raw.as_bytes(), "null}").await;
+        assert!(r.starts_with("HTTP/1.1 200 "), "{r}");
+        let echoed: serde_json::Value = serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(echoed, serde_json::from_str::<serde_json::Value>(sent).unwrap());
+        // The router's own 404 answers under /api/.
+        let r = read_until(&addr, b"GET /api/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "\r\n\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 404 "), "{r}");
+
+        // oneport's: the WebSocket echo, the event stream and publishing.
+        let (mut ws, _) = connect(&format!("ws://{addr}/ws")).await.expect("ws");
+        ws.send(Message::text("through oneport")).await.unwrap();
+        assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text("through oneport"));
+        ws.close(None).await.unwrap();
+        let body = "an event";
+        let raw = format!(
+            "POST /publish?id=1 HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let r = read_until(&addr, raw.as_bytes(), "\r\n\r\n").await;
+        assert!(r.starts_with("HTTP/1.1 204 "), "{r}");
+        let r = read_until(&addr, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n", "data: an event\n").await;
+        assert!(r.contains("text/event-stream") && r.contains("id: 1\n"), "{r}");
+    })
+    .await;
+}
