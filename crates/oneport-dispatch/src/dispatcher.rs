@@ -180,6 +180,7 @@ type UpgradeFn = Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send>;
 pub struct Upgrade {
     pub(crate) head: Option<http::Response<()>>,
     pub(crate) run: UpgradeFn,
+    pub(crate) protocol: &'static str,
 }
 
 impl Upgrade {
@@ -198,6 +199,7 @@ impl Upgrade {
         Self {
             head: Some(head),
             run: Box::new(move |u| Box::pin(f(u))),
+            protocol: DEFAULT_PROTOCOL,
         }
     }
 
@@ -214,14 +216,27 @@ impl Upgrade {
         Self {
             head: None,
             run: Box::new(move |u| Box::pin(f(u))),
+            protocol: DEFAULT_PROTOCOL,
         }
     }
+
+    /// Names the protocol the connection speaks once taken over
+    /// (`websocket`, `hybi-00`, `sse`, ...): the connection's tracing span
+    /// records it as its `protocol`. Default `takeover`.
+    pub fn protocol(mut self, name: &'static str) -> Self {
+        self.protocol = name;
+        self
+    }
 }
+
+/// What an [`Upgrade`] that does not name its protocol is recorded as.
+const DEFAULT_PROTOCOL: &str = "takeover";
 
 impl fmt::Debug for Upgrade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Upgrade")
             .field("status", &self.head.as_ref().map(|h| h.status()))
+            .field("protocol", &self.protocol)
             .finish_non_exhaustive()
     }
 }

@@ -46,9 +46,14 @@ fn spawn_connection(
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let peer = cx.peer;
+    // One span per connection: the peer, and the protocol it ends up
+    // speaking (recorded at a takeover); every request's log line is
+    // inside it. Disabled, and then not even held, unless a subscriber
+    // wants INFO from this crate.
+    let span = tracing::info_span!("conn", %peer, protocol = tracing::field::Empty);
     #[cfg(feature = "tls")]
     if let Some(tls) = config.tls.clone() {
-        tasks.spawn(async move {
+        spawn_in(tasks, span, async move {
             let _permit = permit;
             let _ = tcp.set_nodelay(true);
             let io = match Box::pin(tls.accept(tcp)).await {
@@ -69,12 +74,25 @@ fn spawn_connection(
         return;
     }
     let conn = serve_connection(ServerStream::Tcp(tcp), cx, config, dispatcher);
-    tasks.spawn(async move {
+    spawn_in(tasks, span, async move {
         let _permit = permit;
         if let Err(e) = conn.await {
             debug!(%peer, error = %e, "connection ended with an error");
         }
     });
+}
+
+/// Spawns `connection` inside `span`, or as it is when nothing listens to
+/// the span: then the task neither holds it nor enters it on every poll.
+fn spawn_in<F>(tasks: &mut JoinSet<()>, span: tracing::Span, connection: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    if span.is_disabled() {
+        tasks.spawn(connection);
+    } else {
+        tasks.spawn(tracing::Instrument::instrument(connection, span));
+    }
 }
 
 /// Default for [`Builder::header_read_timeout`]: 10 seconds.

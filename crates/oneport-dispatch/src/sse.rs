@@ -208,32 +208,35 @@ impl Dispatcher for SseDispatcher {
             };
             // The server writes the head (a `200` whose body runs until the
             // connection closes); the takeover streams the events.
-            Outcome::Upgrade(Upgrade::new(head, move |up| async move {
-                let mut shutdown = up.shutdown;
-                // Owned halves: under TLS both sides share one session.
-                let (mut rd, mut wr) = tokio::io::split(up.io);
-                // The client sends nothing more; reading tells us when it
-                // goes away even while no events flow.
-                let gone = async {
-                    let mut scratch = [0u8; 64];
-                    loop {
-                        match rd.read(&mut scratch).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(_) => {}
+            Outcome::Upgrade(
+                Upgrade::new(head, move |up| async move {
+                    let mut shutdown = up.shutdown;
+                    // Owned halves: under TLS both sides share one session.
+                    let (mut rd, mut wr) = tokio::io::split(up.io);
+                    // The client sends nothing more; reading tells us when it
+                    // goes away even while no events flow.
+                    let gone = async {
+                        let mut scratch = [0u8; 64];
+                        loop {
+                            match rd.read(&mut scratch).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(_) => {}
+                            }
                         }
-                    }
-                };
-                tokio::select! {
-                    r = sub.forward(&mut wr) => {
-                        if let Err(e) = r {
-                            debug!(error = %e, "event stream ended");
+                    };
+                    tokio::select! {
+                        r = sub.forward(&mut wr) => {
+                            if let Err(e) = r {
+                                debug!(error = %e, "event stream ended");
+                            }
                         }
+                        () = gone => debug!("event-stream client went away"),
+                        () = shutdown.wait() => debug!("event stream closed for shutdown"),
                     }
-                    () = gone => debug!("event-stream client went away"),
-                    () = shutdown.wait() => debug!("event stream closed for shutdown"),
-                }
-                let _ = tokio::io::AsyncWriteExt::shutdown(&mut wr).await;
-            }))
+                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut wr).await;
+                })
+                .protocol("sse"),
+            )
         })
     }
 }

@@ -52,6 +52,9 @@ pub(super) struct Conn<'c, T = ServerStream> {
     /// leave in one write.
     pub(super) out: BytesMut,
     pub(super) config: &'c Config,
+    /// Whether the connection's span has its `protocol` yet (recorded
+    /// once the first request's outcome tells).
+    pub(super) named: bool,
 }
 
 /// What reading the next request head gave.

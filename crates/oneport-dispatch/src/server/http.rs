@@ -85,6 +85,7 @@ async fn serve_http(
         buf: BytesMut::new(),
         out: BytesMut::new(),
         config,
+        named: false,
     };
     let mut first = true;
     loop {
@@ -184,6 +185,19 @@ async fn burst<T: Io>(
         // The path is copied for the log only when the log line is wanted.
         let line = tracing::enabled!(tracing::Level::INFO).then(|| RequestLine::new(&req));
         let outcome = dispatcher.dispatch(req, cx).await;
+        // The span's protocol: the takeover's, or HTTP/1.1 once the first
+        // request is answered (a later takeover records its own).
+        match &outcome {
+            Outcome::Upgrade(up) => {
+                tracing::Span::current().record("protocol", up.protocol);
+                conn.named = true;
+            }
+            _ if !conn.named => {
+                tracing::Span::current().record("protocol", "http/1.1");
+                conn.named = true;
+            }
+            _ => {}
+        }
         let mut keep_alive = keep_alive && !cx.shutdown.is_shutting_down();
         match outcome {
             Outcome::Response(res) => {
@@ -482,6 +496,7 @@ mod tests {
             buf: BytesMut::new(),
             out: BytesMut::new(),
             config,
+            named: false,
         }
     }
 

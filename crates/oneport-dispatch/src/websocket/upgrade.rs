@@ -101,24 +101,27 @@ where
     let (parts, _body) = req.into_parts();
     // The server writes the `101`; the takeover starts on a switched
     // connection.
-    Outcome::Upgrade(Upgrade::new(head, move |up| async move {
-        let ws = oneport_rfc6455::WebSocket::from_raw_socket_with(
-            up.io,
-            Role::Server,
-            config,
-            deflate,
-            up.leftover,
-        );
-        serve(
-            Engine::rfc6455(ws),
-            protocol,
-            up.peer,
-            up.shutdown,
-            handler,
-            parts,
-        )
-        .await;
-    }))
+    Outcome::Upgrade(
+        Upgrade::new(head, move |up| async move {
+            let ws = oneport_rfc6455::WebSocket::from_raw_socket_with(
+                up.io,
+                Role::Server,
+                config,
+                deflate,
+                up.leftover,
+            );
+            serve(
+                Engine::rfc6455(ws),
+                protocol,
+                up.peer,
+                up.shutdown,
+                handler,
+                parts,
+            )
+            .await;
+        })
+        .protocol("websocket"),
+    )
 }
 
 /// Runs `handler` on the socket, and closes the socket when the handler
@@ -194,38 +197,41 @@ where
         Err(refused) => return Outcome::Response(refused),
     }
     let (parts, body) = req.into_parts();
-    Outcome::Upgrade(Upgrade::answered_by_closure(move |up| async move {
-        // A client that declared the key bytes as a body (`Content-Length:
-        // 8`, as Autobahn's hixie-76 client does) had them read by the
-        // server already: they come first, then whatever followed.
-        let leftover = if body.is_empty() {
-            up.leftover
-        } else {
-            let mut all = BytesMut::with_capacity(body.len() + up.leftover.len());
-            all.extend_from_slice(&body);
-            all.extend_from_slice(&up.leftover);
-            all
-        };
-        drop(body);
-        let accepted =
-            oneport_hybi00::accept_with_response(up.io, &head, &res, leftover, config).await;
-        drop(head);
-        drop(res);
-        match accepted {
-            Ok(ws) => {
-                serve(
-                    Engine::hybi00(ws),
-                    protocol,
-                    up.peer,
-                    up.shutdown,
-                    handler,
-                    parts,
-                )
-                .await;
+    Outcome::Upgrade(
+        Upgrade::answered_by_closure(move |up| async move {
+            // A client that declared the key bytes as a body (`Content-Length:
+            // 8`, as Autobahn's hixie-76 client does) had them read by the
+            // server already: they come first, then whatever followed.
+            let leftover = if body.is_empty() {
+                up.leftover
+            } else {
+                let mut all = BytesMut::with_capacity(body.len() + up.leftover.len());
+                all.extend_from_slice(&body);
+                all.extend_from_slice(&up.leftover);
+                all
+            };
+            drop(body);
+            let accepted =
+                oneport_hybi00::accept_with_response(up.io, &head, &res, leftover, config).await;
+            drop(head);
+            drop(res);
+            match accepted {
+                Ok(ws) => {
+                    serve(
+                        Engine::hybi00(ws),
+                        protocol,
+                        up.peer,
+                        up.shutdown,
+                        handler,
+                        parts,
+                    )
+                    .await;
+                }
+                Err(e) => debug!(error = %e, "hybi-00 handshake failed"),
             }
-            Err(e) => debug!(error = %e, "hybi-00 handshake failed"),
-        }
-    }))
+        })
+        .protocol("hybi-00"),
+    )
 }
 
 fn into_body(res: http::Response<()>) -> Response {
