@@ -64,6 +64,36 @@ pub trait Dispatcher: Send + Sync + 'static {
         let _ = req;
         true
     }
+
+    /// How the server should hand this request's body over, asked with
+    /// the head alone (the body of `req` is empty): read whole before
+    /// [`dispatch`](Dispatcher::dispatch) (the default), or streamed while
+    /// it runs ([`streamed_body`](crate::streamed_body)). Combinators ask
+    /// the dispatcher that would get the request: [`filter`](crate::filter)
+    /// its inner one when it matches, [`sequencer`](crate::sequencer) the
+    /// first whose [`may_accept`](Dispatcher::may_accept) holds.
+    fn body_mode(&self, req: &Request) -> BodyMode {
+        let _ = req;
+        BodyMode::Whole
+    }
+}
+
+/// How a request's body reaches a dispatcher (see
+/// [`Dispatcher::body_mode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyMode {
+    /// Read whole by the server, up to
+    /// [`Limits::max_body_bytes`](oneport_http1::Limits), and given as the
+    /// request's body.
+    Whole,
+    /// Streamed to the dispatcher as it arrives, through the
+    /// [`RequestBody`](crate::RequestBody) in the request's extensions, up
+    /// to `max_bytes` (a body past it is answered `413`).
+    Streamed {
+        /// The most bytes the body may have.
+        max_bytes: u64,
+    },
 }
 
 impl<D: Dispatcher + ?Sized> Dispatcher for Arc<D> {
@@ -74,6 +104,10 @@ impl<D: Dispatcher + ?Sized> Dispatcher for Arc<D> {
     fn may_accept(&self, req: &Request) -> bool {
         (**self).may_accept(req)
     }
+
+    fn body_mode(&self, req: &Request) -> BodyMode {
+        (**self).body_mode(req)
+    }
 }
 
 impl<D: Dispatcher + ?Sized> Dispatcher for Box<D> {
@@ -83,6 +117,10 @@ impl<D: Dispatcher + ?Sized> Dispatcher for Box<D> {
 
     fn may_accept(&self, req: &Request) -> bool {
         (**self).may_accept(req)
+    }
+
+    fn body_mode(&self, req: &Request) -> BodyMode {
+        (**self).body_mode(req)
     }
 }
 

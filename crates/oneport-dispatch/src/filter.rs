@@ -67,6 +67,14 @@ impl<D: Dispatcher> Dispatcher for Filter<D> {
         self.matches(req.uri().path()) && self.inner.may_accept(req)
     }
 
+    fn body_mode(&self, req: &Request) -> crate::BodyMode {
+        if self.matches(req.uri().path()) {
+            self.inner.body_mode(req)
+        } else {
+            crate::BodyMode::Whole
+        }
+    }
+
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
         if self.matches(req.uri().path()) {
             self.inner.dispatch(req, cx)

@@ -69,6 +69,7 @@ mod dispatcher;
 mod error;
 mod files;
 mod filter;
+mod request_body;
 mod sequencer;
 mod server;
 mod servlet;
@@ -84,12 +85,13 @@ mod websocket;
 
 pub use body::{Body, BoxError};
 pub use dispatcher::{
-    BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade, Upgraded,
-    html_response, text_response,
+    BodyMode, BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade,
+    Upgraded, html_response, text_response,
 };
 pub use error::Error;
 pub use files::{Files, files};
 pub use filter::{Filter, filter};
+pub use request_body::{RequestBody, RequestBodyError, StreamedBody, streamed_body};
 pub use sequencer::{Sequencer, sequencer};
 pub use server::{
     Builder, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_KEEP_ALIVE_TIMEOUT,

@@ -48,6 +48,13 @@ impl Dispatcher for Sequencer {
         self.dispatchers.iter().any(|d| d.may_accept(req))
     }
 
+    fn body_mode(&self, req: &Request) -> crate::BodyMode {
+        self.dispatchers
+            .iter()
+            .find(|d| d.may_accept(req))
+            .map_or(crate::BodyMode::Whole, |d| d.body_mode(req))
+    }
+
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             let mut req = req;

@@ -11,6 +11,7 @@
 
 mod conn;
 mod http;
+mod intake;
 mod pool;
 mod streamed;
 
@@ -120,6 +121,16 @@ pub(crate) struct Config {
     pub(crate) shutdown_grace: Duration,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<crate::tls::TlsConfig>,
+}
+
+impl Config {
+    /// The limits request heads are parsed with: the body's size is left
+    /// to the server, which knows only after routing whether the body is
+    /// read whole (`limits.max_body_bytes`) or streamed under a route's own
+    /// limit ([`streamed_body`](crate::streamed_body)).
+    pub(crate) fn head_limits(&self) -> Limits {
+        self.limits.clone().max_body_bytes(u64::MAX)
+    }
 }
 
 impl Default for Config {

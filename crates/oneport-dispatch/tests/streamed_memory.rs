@@ -1,11 +1,14 @@
-//! A 100 MiB streamed response leaves the server with the heap's peak a
-//! few chunks high: the body is produced as it is written, never held.
+//! A 100 MiB streamed response, and a 100 MiB request body streamed to a
+//! handler, leave the heap's peak a few chunks high: neither body is ever
+//! held whole.
 //! Counted by a global allocator over the whole process (server and
 //! client, one thread), so it runs without the test harness.
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use oneport_dispatch::{Body, Request, Response, Server, servlet};
+use oneport_dispatch::{
+    Body, Request, RequestBody, Response, Server, filter, sequencer, servlet, streamed_body,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[global_allocator]
@@ -24,13 +27,25 @@ fn main() {
         .build()
         .expect("runtime");
     let received = rt.block_on(async {
-        let site = servlet(|_req: Request| {
+        let download = servlet(|_req: Request| {
             let chunks = futures_util::stream::iter(0..CHUNKS).map(|i| {
                 // A fresh allocation per chunk, as a real producer makes.
                 Ok::<_, std::io::Error>(Bytes::from(vec![(i % 251) as u8; CHUNK]))
             });
             Response::new(Body::stream(chunks))
         });
+        let upload = streamed_body(
+            servlet(|mut req: Request| async move {
+                let mut body = RequestBody::take(&mut req).expect("a body");
+                let mut n = 0usize;
+                while let Some(chunk) = body.chunk().await {
+                    n += chunk.expect("the body arrives").len();
+                }
+                n.to_string()
+            }),
+            1 << 30,
+        );
+        let site = sequencer(vec![Box::new(filter("^/up$", upload)), Box::new(download)]);
         let server = Server::builder().bind("127.0.0.1:0").await.expect("bind");
         let addr = server.local_addr();
         let stop = server.shutdown_handle();
@@ -53,6 +68,22 @@ fn main() {
                 break;
             }
         }
+
+        // Upload as much, from one reused buffer.
+        let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let size = CHUNKS * CHUNK;
+        let head = format!(
+            "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+        );
+        c.write_all(head.as_bytes()).await.expect("write");
+        let piece = vec![7u8; CHUNK];
+        for _ in 0..CHUNKS {
+            c.write_all(&piece).await.expect("write the body");
+        }
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).await.expect("read");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.ends_with(&format!("\r\n\r\n{size}")), "{answer}");
         stop.shutdown();
         let _ = task.await;
         total
@@ -66,12 +97,12 @@ fn main() {
     );
     assert!(
         stats.max_bytes < MAX_PEAK as usize,
-        "heap peak {} B while streaming {} MiB (limit {MAX_PEAK})",
+        "heap peak {} B while streaming {} MiB each way (limit {MAX_PEAK})",
         stats.max_bytes,
         (CHUNKS * CHUNK) >> 20,
     );
     println!(
-        "streamed_memory: {} MiB sent, heap peak {} KiB",
+        "streamed_memory: {} MiB sent and received, heap peak {} KiB",
         (CHUNKS * CHUNK) >> 20,
         stats.max_bytes / 1024
     );

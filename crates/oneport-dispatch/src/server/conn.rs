@@ -78,7 +78,7 @@ pub(super) enum BodyError {
 }
 
 /// What one read before a deadline gave.
-enum Read {
+pub(super) enum Read {
     Bytes,
     Eof,
     TimedOut,
@@ -121,7 +121,7 @@ impl<T: Io> Conn<'_, T> {
     /// The one way this connection reads: at least `want` more bytes of
     /// room in `buf` (a pooled buffer when it has none), one read, before
     /// `deadline`.
-    async fn read_before(&mut self, deadline: Instant, want: usize) -> io::Result<Read> {
+    pub(super) async fn read_before(&mut self, deadline: Instant, want: usize) -> io::Result<Read> {
         if self.buf.capacity() == 0 {
             self.buf = take_buffer();
         }
@@ -153,7 +153,7 @@ impl<T: Io> Conn<'_, T> {
         let deadline = Instant::now() + self.config.header_read_timeout;
         loop {
             if !self.buf.is_empty() {
-                match oneport_http1::parse_request(&self.buf, &self.config.limits) {
+                match oneport_http1::parse_request(&self.buf, &self.config.head_limits()) {
                     Ok(Some((head, n))) => {
                         self.buf.advance(n);
                         return Ok(ReadHead::Head(Box::new(head)));

@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 
 use crate::stream::ServerStream;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode, Version};
 use oneport_http1::{BodyKind, BodyLength, Persistence, RequestHead};
 use tokio::io::AsyncWriteExt;
@@ -15,6 +15,7 @@ use tracing::{debug, info};
 
 use super::Config;
 use super::conn::{BodyError, Conn, Io, ReadHead};
+use super::intake::{self, Intake};
 use super::pool::{give_back, take_buffer};
 use super::streamed::{self, Framing, Streamed};
 use crate::body::Kind as BodyKindInner;
@@ -34,7 +35,7 @@ enum Burst {
 /// Whether a response is sent whole or, for a `HEAD` request, without its
 /// body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyMode {
+enum Reply {
     Whole,
     HeadOnly,
 }
@@ -151,40 +152,71 @@ async fn burst<T: Io>(
         } = head;
         let (parts, ()) = request.into_parts();
         let version = parts.version;
-        if expect_continue && body != BodyKind::Empty {
-            if let BodyKind::Length(n) = body {
-                if n > conn.config.limits.max_body_bytes {
-                    conn.answer_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-                        .await?;
-                    return Ok(Burst::Done);
-                }
+        let mut req = http::Request::from_parts(parts, Bytes::new());
+        // Asked only of requests with a body: routing twice would cost
+        // every GET.
+        let intake = if body == BodyKind::Empty {
+            crate::BodyMode::Whole
+        } else {
+            dispatcher.body_mode(&req)
+        };
+        let limit = match intake {
+            crate::BodyMode::Streamed { max_bytes } => max_bytes,
+            _ => conn.config.limits.max_body_bytes,
+        };
+        if let BodyKind::Length(n) = body {
+            if n > limit {
+                conn.answer_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+                    .await?;
+                return Ok(Burst::Done);
             }
+        }
+        if expect_continue && body != BodyKind::Empty {
             if conn.out.capacity() == 0 {
                 conn.out = take_buffer();
             }
             oneport_http1::encode_continue(&mut conn.out);
             conn.flush().await?;
         }
-        let body = match conn.read_body(body).await {
-            Ok(b) => b,
-            Err(BodyError::Status(status, msg)) => {
-                debug!(peer = %cx.peer, %status, %msg, "bad request body");
-                conn.answer_error(status, &msg).await?;
-                return Ok(Burst::Done);
+        let streamed = matches!(intake, crate::BodyMode::Streamed { .. });
+        if !streamed {
+            match conn.read_body(body).await {
+                Ok(b) => *req.body_mut() = b,
+                Err(BodyError::Status(status, msg)) => {
+                    debug!(peer = %cx.peer, %status, %msg, "bad request body");
+                    conn.answer_error(status, &msg).await?;
+                    return Ok(Burst::Done);
+                }
+                Err(BodyError::Eof) => return Ok(Burst::Done),
+                Err(BodyError::Io(e)) => return Err(e),
             }
-            Err(BodyError::Eof) => return Ok(Burst::Done),
-            Err(BodyError::Io(e)) => return Err(e),
-        };
-        let req = http::Request::from_parts(parts, body);
+        }
         let method = req.method().clone();
         let mode = if method == Method::HEAD {
-            BodyMode::HeadOnly
+            Reply::HeadOnly
         } else {
-            BodyMode::Whole
+            Reply::Whole
         };
         // The path is copied for the log only when the log line is wanted.
         let line = tracing::enabled!(tracing::Level::INFO).then(|| RequestLine::new(&req));
-        let outcome = dispatcher.dispatch(req, cx).await;
+        let outcome = if streamed {
+            let (outcome, end) =
+                Box::pin(dispatch_streaming(conn, req, body, limit, cx, dispatcher)).await;
+            match end {
+                Intake::Complete => outcome,
+                Intake::Failed(e) => {
+                    // The request was bad whatever the dispatcher made of it.
+                    debug!(peer = %cx.peer, error = %e, "bad streamed request body");
+                    let status = e.status().unwrap_or(StatusCode::BAD_REQUEST);
+                    conn.answer_error(status, &e.to_string()).await?;
+                    return Ok(Burst::Done);
+                }
+                Intake::Gone => return Ok(Burst::Done),
+                Intake::Io(e) => return Err(e),
+            }
+        } else {
+            dispatcher.dispatch(req, cx).await
+        };
         // The span's protocol: the takeover's, or HTTP/1.1 once the first
         // request is answered (a later takeover records its own).
         match &outcome {
@@ -257,6 +289,36 @@ async fn burst<T: Io>(
     }
 }
 
+/// Dispatches `req` while its body streams to the dispatcher, then reads
+/// (and drops) whatever the dispatcher left unread, so the connection can
+/// go on.
+async fn dispatch_streaming<T: Io>(
+    conn: &mut Conn<'_, T>,
+    mut req: crate::Request,
+    kind: BodyKind,
+    limit: u64,
+    cx: &Context,
+    dispatcher: &dyn Dispatcher,
+) -> (Outcome, Intake) {
+    let (tx, rx) = tokio::sync::mpsc::channel(intake::QUEUE);
+    crate::RequestBody::attach(&mut req, rx);
+    let mut dispatch = dispatcher.dispatch(req, cx);
+    let pump = conn.pump_body(kind, limit, tx);
+    tokio::pin!(pump);
+    let mut end = None;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut dispatch => break outcome,
+            e = &mut pump, if end.is_none() => end = Some(e),
+        }
+    };
+    let end = match end {
+        Some(e) => e,
+        None => pump.await,
+    };
+    (outcome, end)
+}
+
 /// Whether a response's own `Connection` header holds the `close` token.
 fn asks_to_close(headers: &http::HeaderMap) -> bool {
     headers.get_all(http::header::CONNECTION).iter().any(|v| {
@@ -304,7 +366,7 @@ impl<T: Io> Conn<'_, T> {
     /// writes everything queued.
     async fn answer_error(&mut self, status: StatusCode, msg: &str) -> io::Result<()> {
         let res = crate::text_response(status, format!("{msg}\n"));
-        let (deferred, _) = self.encode(res, Version::HTTP_11, Persistence::Close, BodyMode::Whole);
+        let (deferred, _) = self.encode(res, Version::HTTP_11, Persistence::Close, Reply::Whole);
         self.send_deferred(deferred).await?;
         self.flush().await?;
         let _ = self.io.shutdown().await;
@@ -334,7 +396,7 @@ impl<T: Io> Conn<'_, T> {
         res: Response,
         version: Version,
         persistence: Persistence,
-        mode: BodyMode,
+        mode: Reply,
     ) -> (Option<Deferred>, Persistence) {
         let (parts, body) = res.into_parts();
         let has_body = oneport_http1::status_has_body(parts.status);
@@ -345,7 +407,7 @@ impl<T: Io> Conn<'_, T> {
             None => (BodyLength::Chunked, persistence),
         };
         self.encode_head(&parts, framing, persistence, version);
-        if mode == BodyMode::HeadOnly || !has_body {
+        if mode == Reply::HeadOnly || !has_body {
             return (None, persistence);
         }
         let deferred = match body.kind {
