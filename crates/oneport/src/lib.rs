@@ -61,10 +61,10 @@ pub use oneport_sse as sse;
 pub mod prelude {
     pub use oneport_dispatch::topics::{TopicHub, TopicMessage};
     pub use oneport_dispatch::{
-        CloseCode, Compress, DeflateConfig, Message, OriginPolicy, Request, Response, Server,
-        ServiceMapper, SseOptions, Subprotocol, WebSocket, WsOptions, WsReceiver, WsSender, files,
-        filter, html_response, sequencer, serve, service_mapper, servlet, sse, sse_serve,
-        text_response, topic_events, websocket, ws_serve,
+        Body, CloseCode, Compress, DeflateConfig, Message, OriginPolicy, Request, RequestBody,
+        Response, Server, ServiceMapper, SseOptions, Subprotocol, WebSocket, WsOptions, WsReceiver,
+        WsSender, files, filter, html_response, sequencer, serve, service_mapper, servlet, sse,
+        sse_serve, streamed_body, text_response, topic_events, websocket, ws_serve,
     };
     pub use oneport_sse::{Event, Hub, HubConfig};
 }
