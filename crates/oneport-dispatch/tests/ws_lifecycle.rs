@@ -606,3 +606,81 @@ async fn a_socket_dropped_during_shutdown_closes_with_1001() {
     })
     .await;
 }
+
+/// Counts the messages it receives with `recv` inside a `select!` beside a
+/// 1 ms timer, so that most `recv` futures are dropped part-way (in the
+/// middle of a fragmented message, or of a frame), then reports what it
+/// got. Nothing may be lost or garbled by those cancellations.
+async fn select_counter(mut ws: WebSocket, _req: http::request::Parts) {
+    let mut timer = tokio::time::interval(Duration::from_millis(1));
+    let (mut got, mut ticks) = (Vec::new(), 0u32);
+    loop {
+        tokio::select! {
+            m = ws.recv() => match m {
+                Some(Ok(Message::Text(t))) if t.as_str() == "done" => break,
+                Some(Ok(Message::Text(t))) => got.push(t.to_string()),
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+            _ = timer.tick() => ticks += 1,
+        }
+    }
+    let want: Vec<String> = (0..60)
+        .map(|i| format!("message {i} ").repeat(40))
+        .collect();
+    let verdict = if got == want {
+        format!("all {} intact", got.len())
+    } else {
+        format!("lost or garbled: {} of {}", got.len(), want.len())
+    };
+    let _ = ws
+        .send_text(format!("{verdict}; ticks {}", ticks.min(1)))
+        .await;
+}
+
+#[tokio::test]
+async fn recv_in_select_with_a_timer_loses_nothing() {
+    run(async {
+        let s = start(filter("^/ws$", websocket(select_counter))).await;
+        let mut io = TcpStream::connect(s.addr).await.unwrap();
+        let (head, rest) = handshake(&mut io, format!("{RFC6455_UPGRADE}\r\n").as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let mut conn = client();
+        for i in 0..60 {
+            // Each message in three fragments, each written in two pieces
+            // a couple of milliseconds apart: the timer fires in between.
+            let text = format!("message {i} ").repeat(40);
+            let third = text.len() / 3;
+            let parts = [&text[..third], &text[third..2 * third], &text[2 * third..]];
+            for (k, part) in parts.iter().enumerate() {
+                let opcode = if k == 0 {
+                    oneport_rfc6455::OpCode::Text
+                } else {
+                    oneport_rfc6455::OpCode::Continuation
+                };
+                let fin = if k == 2 {
+                    oneport_rfc6455::Fin::Final
+                } else {
+                    oneport_rfc6455::Fin::More
+                };
+                let mut frame = BytesMut::new();
+                conn.encode_frame(opcode, fin, part.as_bytes(), &mut frame)
+                    .unwrap();
+                let (a, b) = frame.split_at(frame.len() / 2);
+                io.write_all(a).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                io.write_all(b).await.unwrap();
+            }
+        }
+        let mut done = BytesMut::new();
+        conn.encode(&Message::text("done"), &mut done).unwrap();
+        io.write_all(&done).await.unwrap();
+        let messages = rfc6455_messages(&mut io, rest).await;
+        let report = messages[0].as_text().unwrap_or_default().to_owned();
+        assert_eq!(
+            report, "all 60 intact; ticks 1",
+            "the timer fired and nothing was lost"
+        );
+    })
+    .await;
+}

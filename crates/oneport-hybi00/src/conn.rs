@@ -212,6 +212,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// sent, best effort) and is returned once; socket errors and
     /// [`Error::Timeout`] for a write that could not finish too. After that,
     /// `None`.
+    ///
+    /// Cancel-safe: what was read stays in the socket, so `recv` can wait
+    /// in a `select!` and a dropped call loses nothing.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }

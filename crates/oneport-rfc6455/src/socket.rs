@@ -574,6 +574,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The next message; `None` once the connection is closed. See the
     /// type's docs for what is returned when.
+    ///
+    /// Cancel-safe: every byte read is kept in the socket, not in the
+    /// future, so `recv` can wait in a `select!` beside other events (as
+    /// Racket's `ws-recv-evt` does) and a dropped call loses nothing.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| self.core.poll_recv(cx)).await
     }

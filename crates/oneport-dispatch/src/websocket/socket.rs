@@ -441,7 +441,10 @@ impl<S: Transport> Homecoming<S> {
 /// already). A Close from the peer is answered and returned once as
 /// [`Message::Close`], then `None`. When the server shuts down, `recv`
 /// closes the connection with 1001 ("going away") and returns `None`.
-/// `recv` is cancel-safe: dropping its future loses nothing.
+/// `recv` is cancel-safe: dropping its future loses nothing, so it can
+/// wait in a `select!` beside a timer, a channel or a topic (Racket's
+/// `ws-recv-evt`); `tests/ws_lifecycle.rs` shows it with a 1 ms timer
+/// cancelling it in the middle of fragments.
 ///
 /// # Sending
 ///
