@@ -11,6 +11,10 @@ use crate::mask::apply_mask;
 use crate::message::{Message, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 
+mod parts;
+
+pub use parts::Part;
+
 /// Where a connection is in its life (RFC 6455 §7): the one state of the
 /// protocol machine, which every driver reads from
 /// [`Connection::state`] rather than keeping its own.
@@ -158,6 +162,10 @@ pub struct Connection {
     /// decompressor are made on first use, and a connection without the
     /// extension pays one pointer.
     deflate: Option<Box<Codec>>,
+    /// The bytes handed over so far of the data message being received in
+    /// parts ([`receive_part`](Connection::receive_part)), while there is
+    /// one.
+    parted: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -214,6 +222,7 @@ impl Connection {
             owed: Owed::Nothing,
             sending_fragments: false,
             deflate,
+            parted: None,
         }
     }
 
@@ -339,28 +348,50 @@ impl Connection {
     /// any payload is buffered). After an error the connection is failed
     /// and every later call returns [`Error::AlreadyClosed`].
     pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, Error> {
-        match self.state {
-            State::Failed => return Err(Error::AlreadyClosed),
-            State::CloseReceived | State::Closed => return Ok(None),
-            State::Open | State::CloseSent => {}
+        if let Some(stop) = self.receiving() {
+            return stop;
         }
-        let result = self.receive_inner(buf);
+        let result = self.receive_whole(buf);
+        self.received(result, |m| match m {
+            Message::Close(frame) => Some(frame),
+            _ => None,
+        })
+    }
+
+    /// `Some` when the state allows no receiving: what to return instead.
+    fn receiving<T>(&self) -> Option<Result<Option<T>, Error>> {
+        match self.state {
+            State::Failed => Some(Err(Error::AlreadyClosed)),
+            State::CloseReceived | State::Closed => Some(Ok(None)),
+            State::Open | State::CloseSent => None,
+        }
+    }
+
+    /// What a receive gave, after the state has taken it in: a Close moves
+    /// the closing handshake on, an error fails the connection.
+    fn received<T>(
+        &mut self,
+        result: Result<Option<T>, Error>,
+        close_of: impl Fn(&T) -> Option<&Option<CloseFrame>>,
+    ) -> Result<Option<T>, Error> {
         match &result {
-            Ok(Some(Message::Close(frame))) => {
-                if self.state == State::Open {
-                    // Echo the peer's status code (§5.5.1); empty if it
-                    // sent none.
-                    let echo = frame.as_ref().map(|f| CloseFrame {
-                        code: f.code,
-                        reason: Utf8Bytes::default(),
-                    });
-                    self.owed = Owed::close(echo);
-                    self.state = State::CloseReceived;
-                } else {
-                    self.state = State::Closed;
+            Ok(Some(got)) => {
+                if let Some(frame) = close_of(got) {
+                    if self.state == State::Open {
+                        // Echo the peer's status code (§5.5.1); empty if it
+                        // sent none.
+                        let echo = frame.as_ref().map(|f| CloseFrame {
+                            code: f.code,
+                            reason: Utf8Bytes::default(),
+                        });
+                        self.owed = Owed::close(echo);
+                        self.state = State::CloseReceived;
+                    } else {
+                        self.state = State::Closed;
+                    }
                 }
             }
-            Ok(_) => {}
+            Ok(None) => {}
             Err(e) => {
                 if self.state == State::Open {
                     self.owed = match e.close_code() {
@@ -371,12 +402,26 @@ impl Connection {
                 self.state = State::Failed;
                 self.frame = None;
                 self.message = None;
+                self.parted = None;
                 if let Some(codec) = self.deflate.as_deref_mut() {
                     codec.abandon();
                 }
             }
         }
         result
+    }
+
+    /// [`receive`](Connection::receive)'s work: a message received in
+    /// parts and left unfinished is skipped first.
+    fn receive_whole(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, Error> {
+        while self.parted.is_some() {
+            match self.receive_part_inner(buf, None)? {
+                Some(Part::Control(m)) => return Ok(Some(m)),
+                Some(Part::Data { .. }) => {}
+                None => return Ok(None),
+            }
+        }
+        self.receive_inner(buf)
     }
 
     /// Reports the end of the input.

@@ -99,7 +99,7 @@ pub use crate::config::{
     Config, DEFAULT_CLOSE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE, DEFAULT_WRITE_TIMEOUT, Role,
 };
-pub use crate::conn::{Compress, Connection, State};
+pub use crate::conn::{Compress, Connection, Part, State};
 pub use crate::error::{CapacityError, Error, LocalError, ProtocolError};
 pub use crate::frame::{
     Fin, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, RSV1, encode_frame,

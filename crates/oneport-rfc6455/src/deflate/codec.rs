@@ -279,6 +279,53 @@ impl Codec {
         &self.out
     }
 
+    /// Takes what was inflated so far (a message begun whole, handed over
+    /// to be received in parts).
+    pub(crate) fn take_inflated(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Inflates from `input` at most `cap` bytes of output, for a message
+    /// received in parts; returns how much input it used and the output.
+    /// An output of exactly `cap` may mean more is pending: call again
+    /// (with the rest of the input, or none) until it is shorter.
+    pub(crate) fn inflate_capped(
+        &mut self,
+        mut input: &[u8],
+        cap: usize,
+    ) -> Result<(usize, Vec<u8>), Error> {
+        let mut out = Vec::with_capacity(cap);
+        if self.ended {
+            // Whatever follows a final block is not part of the stream.
+            return Ok((input.len(), out));
+        }
+        let bits = window(self.params.peer_window_bits);
+        let d = self
+            .decompressor
+            .get_or_insert_with(|| Box::new(take_decompressor(bits)));
+        let mut used = 0;
+        while out.len() < cap {
+            let (in_before, out_before) = (d.total_in(), out.len());
+            let status = d
+                .decompress_vec(input, &mut out, FlushDecompress::Sync)
+                .map_err(|_| Error::Compression)?;
+            let n = usize::try_from(d.total_in() - in_before).unwrap_or(input.len());
+            used += n;
+            input = input.get(n..).unwrap_or_default();
+            if status == Status::StreamEnd {
+                self.ended = true;
+                used += input.len();
+                break;
+            }
+            if n == 0 && out.len() == out_before {
+                // No progress: the input is used up (or is not deflate,
+                // which the next call with more of it will say).
+                break;
+            }
+        }
+        Ok((used, out))
+    }
+
     /// Ends the message: inflates the tail and hands the message over.
     /// Returns where the tail's output starts, and the message.
     pub(crate) fn finish(&mut self, limit: usize) -> Result<(usize, Vec<u8>), Error> {
