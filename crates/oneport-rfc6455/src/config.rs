@@ -8,6 +8,8 @@ use crate::deflate::DeflateConfig;
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
 /// Default for [`Config::max_message_size`]: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+/// Default for [`Config::max_streamed_message_size`]: 1 GiB.
+pub const DEFAULT_MAX_STREAMED_MESSAGE_SIZE: u64 = 1 << 30;
 /// Default for [`Config::max_write_buffer_size`]: 1 MiB.
 pub const DEFAULT_MAX_WRITE_BUFFER_SIZE: usize = 1 << 20;
 /// Default for [`Config::idle_timeout`]: 300 seconds (as in Racket's web server).
@@ -59,6 +61,12 @@ pub struct Config {
     ///
     /// Default is [`DEFAULT_MAX_MESSAGE_SIZE`] (64 MiB).
     pub max_message_size: usize,
+    /// Largest message received in parts (`recv_stream`), which is never
+    /// held whole; `None` for no limit. Past it the connection fails with
+    /// 1009. A handler may ask for another limit per message.
+    ///
+    /// Default is [`DEFAULT_MAX_STREAMED_MESSAGE_SIZE`] (1 GiB).
+    pub max_streamed_message_size: Option<u64>,
     /// Whether a server accepts unmasked frames from its client, which
     /// RFC 6455 §5.1 forbids. Has no effect on a client.
     ///
@@ -114,6 +122,7 @@ impl Default for Config {
         Config {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_streamed_message_size: Some(DEFAULT_MAX_STREAMED_MESSAGE_SIZE),
             accept_unmasked_frames: false,
             max_write_buffer_size: DEFAULT_MAX_WRITE_BUFFER_SIZE,
             ping_interval: None,
@@ -137,6 +146,13 @@ impl Config {
     #[must_use]
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`max_streamed_message_size`](Config::max_streamed_message_size).
+    #[must_use]
+    pub fn max_streamed_message_size(mut self, bytes: Option<u64>) -> Self {
+        self.max_streamed_message_size = bytes;
         self
     }
 

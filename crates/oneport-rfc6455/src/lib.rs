@@ -97,7 +97,8 @@ mod socket;
 pub use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use crate::config::{
     Config, DEFAULT_CLOSE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_FRAME_SIZE,
-    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE, DEFAULT_WRITE_TIMEOUT, Role,
+    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_STREAMED_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER_SIZE,
+    DEFAULT_WRITE_TIMEOUT, Role,
 };
 pub use crate::conn::{Compress, Connection, Part, State};
 pub use crate::error::{CapacityError, Error, LocalError, ProtocolError};
@@ -117,7 +118,7 @@ pub use crate::utf8::{InvalidUtf8, Utf8Validator};
 #[cfg(feature = "tokio")]
 pub use crate::client::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT, connect, connect_with};
 #[cfg(feature = "tokio")]
-pub use crate::socket::{Half, WakerFanout, WebSocket, WsReceiver, WsSender};
+pub use crate::socket::{Half, MessageStream, WakerFanout, WebSocket, WsReceiver, WsSender};
 /// The client's connection, and the roots it trusts for `wss://`.
 #[cfg(feature = "tokio")]
 pub use oneport_net::{ClientStream, TlsClientConfig};

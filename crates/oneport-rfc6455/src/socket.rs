@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
@@ -48,11 +48,96 @@ enum Transport {
 }
 
 /// What `poll_recv` does after handling a timer.
-enum Step {
+enum Step<T> {
     /// Loop again (something was queued or the phase changed).
     Again,
     /// Return this.
-    Return(Poll<Option<Result<Message, Error>>>),
+    Return(Poll<Option<Result<T, Error>>>),
+}
+
+/// How the receive loop takes what the engine gives: whole messages
+/// ([`Whole`]) or the parts of one ([`Parted`]).
+pub(crate) trait Take {
+    /// What the user is given.
+    type Out;
+    /// One step of the engine: a control message, a thing to give, or
+    /// nothing yet.
+    fn receive(
+        &mut self,
+        conn: &mut Connection,
+        rd: &mut BytesMut,
+    ) -> Result<Option<Taken<Self::Out>>, Error>;
+    /// A ping or pong, already answered: is the user shown it?
+    fn control(msg: Message) -> Option<Self::Out>;
+    /// The connection's outcome, once it is over.
+    fn outcome(outcome: Result<Message, Error>) -> Option<Result<Self::Out, Error>>;
+}
+
+/// What one engine step gave.
+pub(crate) enum Taken<T> {
+    Control(Message),
+    Out(T),
+}
+
+/// Whole messages, pings and pongs included: [`WebSocket::recv`].
+pub(crate) struct Whole;
+
+impl Take for Whole {
+    type Out = Message;
+
+    fn receive(
+        &mut self,
+        conn: &mut Connection,
+        rd: &mut BytesMut,
+    ) -> Result<Option<Taken<Message>>, Error> {
+        Ok(conn.receive(rd)?.map(|m| {
+            if m.is_data() {
+                Taken::Out(m)
+            } else {
+                Taken::Control(m)
+            }
+        }))
+    }
+
+    fn control(msg: Message) -> Option<Message> {
+        Some(msg)
+    }
+
+    fn outcome(outcome: Result<Message, Error>) -> Option<Result<Message, Error>> {
+        Some(outcome)
+    }
+}
+
+/// The parts of data messages, under a limit: [`WebSocket::recv_stream`].
+pub(crate) struct Parted {
+    pub(crate) limit: Option<u64>,
+}
+
+impl Take for Parted {
+    type Out = crate::Part;
+
+    fn receive(
+        &mut self,
+        conn: &mut Connection,
+        rd: &mut BytesMut,
+    ) -> Result<Option<Taken<crate::Part>>, Error> {
+        Ok(conn.receive_part(rd, self.limit)?.map(|p| match p {
+            crate::Part::Control(m) => Taken::Control(m),
+            data => Taken::Out(data),
+        }))
+    }
+
+    fn control(_msg: Message) -> Option<crate::Part> {
+        None
+    }
+
+    fn outcome(outcome: Result<Message, Error>) -> Option<Result<crate::Part, Error>> {
+        match outcome {
+            // Closed cleanly: no more parts.
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
 }
 
 /// What a timer asks for.
@@ -205,21 +290,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             )
     }
 
-    /// Handles a received frame; returns what the user should see.
-    fn on_message(&mut self, msg: Message) -> Option<Result<Message, Error>> {
+    /// Handles a received control frame; returns it if the user should
+    /// see it.
+    fn on_control(&mut self, msg: Message) -> Option<Message> {
         match msg {
             Message::Ping(payload) => {
                 if !self.conn.is_close_sent() {
                     self.queue_internal(&Message::Pong(payload.clone()));
                 }
-                Some(Ok(Message::Ping(payload)))
+                Some(Message::Ping(payload))
             }
             Message::Close(frame) => {
                 // The core owes the echo; it goes out before the shutdown.
                 self.finish(Ok(Message::Close(frame)));
                 None
             }
-            other => Some(Ok(other)),
+            other => Some(other),
         }
     }
 
@@ -298,6 +384,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
+        self.poll_take(cx, &mut Whole)
+    }
+
+    /// The next part of a data message (see [`WebSocket::recv_stream`]).
+    pub(crate) fn poll_recv_part(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<u64>,
+    ) -> Poll<Option<Result<crate::Part, Error>>> {
+        self.poll_take(cx, &mut Parted { limit })
+    }
+
+    fn poll_take<M: Take>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mode: &mut M,
+    ) -> Poll<Option<Result<M::Out, Error>>> {
         loop {
             if self.transport != Transport::Open {
                 return Poll::Ready(None);
@@ -312,16 +415,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     .is_ready();
                 if done || self.poll_alarm(cx).is_ready() {
                     self.end();
-                    return Poll::Ready(self.outcome.take());
+                    return Poll::Ready(self.outcome.take().and_then(M::outcome));
                 }
                 return Poll::Pending;
             }
 
-            match self.conn.receive(&mut self.rd) {
-                Ok(Some(msg)) => {
+            match mode.receive(&mut self.conn, &mut self.rd) {
+                Ok(Some(Taken::Out(out))) => {
                     self.release_read_buffer();
-                    if let Some(out) = self.on_message(msg) {
-                        return Poll::Ready(Some(out));
+                    return Poll::Ready(Some(Ok(out)));
+                }
+                Ok(Some(Taken::Control(msg))) => {
+                    self.release_read_buffer();
+                    if let Some(out) = self.on_control(msg).and_then(M::control) {
+                        return Poll::Ready(Some(Ok(out)));
                     }
                     continue;
                 }
@@ -359,7 +466,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     // end of stream is abnormal (status 1006).
                     let eof = self.conn.receive_eof();
                     self.end();
-                    return Poll::Ready(Some(eof.map(|()| Message::Close(None))));
+                    return Poll::Ready(M::outcome(eof.map(|()| Message::Close(None))));
                 }
                 Poll::Ready(Ok(_)) => self.last_rx = Instant::now(),
                 Poll::Ready(Err(e)) => {
@@ -376,7 +483,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
 
     /// Nothing to read (or to write): handles a due timer, arming it
     /// otherwise.
-    fn on_pending(&mut self, cx: &mut Context<'_>) -> Step {
+    fn on_pending<T>(&mut self, cx: &mut Context<'_>) -> Step<T> {
         let Poll::Ready(alarm) = self.poll_alarm(cx) else {
             return Step::Return(Poll::Pending);
         };
@@ -582,6 +689,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         poll_fn(|cx| self.core.poll_recv(cx)).await
     }
 
+    /// The next data message as a stream of its bytes, as they arrive
+    /// (Racket's `ws-recv-stream`): memory holds what one read brought,
+    /// whatever the message's size, up to
+    /// [`Config::max_streamed_message_size`] (1009 past it). Pings are
+    /// answered meanwhile; `None` once the connection is closed. Cancel-safe,
+    /// as [`recv`](WebSocket::recv).
+    ///
+    /// A [`MessageStream`] dropped before its end leaves the rest of its
+    /// message to be skipped by the next receive.
+    pub async fn recv_stream(&mut self) -> Option<Result<MessageStream<'_, S>, Error>> {
+        let limit = self.core.config().max_streamed_message_size;
+        self.recv_stream_with(limit).await
+    }
+
+    /// [`recv_stream`](WebSocket::recv_stream) with this message's own
+    /// limit (`None`: any size).
+    pub async fn recv_stream_with(
+        &mut self,
+        limit: Option<u64>,
+    ) -> Option<Result<MessageStream<'_, S>, Error>> {
+        match poll_fn(|cx| self.core.poll_recv_part(cx, limit)).await? {
+            Ok(crate::Part::Data { text, data, fin }) => Some(Ok(MessageStream {
+                ws: self,
+                text,
+                first: Some(data),
+                done: fin,
+                limit,
+            })),
+            Ok(crate::Part::Control(_)) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     /// Sends a message as one frame, written to the transport (with
     /// anything queued before it) before this returns. Waits while the
     /// write buffer is full.
@@ -748,6 +888,72 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Heap capacity currently held by the read buffer (0 when idle).
     pub fn read_buffer_capacity(&self) -> usize {
         self.core.rd.capacity()
+    }
+}
+
+/// A data message being received in parts, from
+/// [`WebSocket::recv_stream`]: its bytes in order, as they arrive. For a
+/// text message they are UTF-8 as a whole (checked as they come; a chunk
+/// may end inside a character).
+pub struct MessageStream<'a, S> {
+    ws: &'a mut WebSocket<S>,
+    text: bool,
+    first: Option<Bytes>,
+    done: bool,
+    limit: Option<u64>,
+}
+
+impl<S> fmt::Debug for MessageStream<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageStream")
+            .field("text", &self.text)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> MessageStream<'_, S> {
+    /// Whether the message is text.
+    pub fn is_text(&self) -> bool {
+        self.text
+    }
+
+    /// The next bytes of the message; `None` after the last. An error
+    /// (invalid UTF-8, the limit, the connection lost) ends the message
+    /// and fails the connection. Cancel-safe.
+    pub async fn chunk(&mut self) -> Option<Result<Bytes, Error>> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match ready!(self.ws.core.poll_recv_part(cx, self.limit)) {
+            Some(Ok(crate::Part::Data { data, fin, .. })) => {
+                self.done = fin;
+                Poll::Ready(Some(Ok(data)))
+            }
+            Some(Ok(crate::Part::Control(_))) | None => {
+                self.done = true;
+                Poll::Ready(Some(Err(Error::ConnectionClosed)))
+            }
+            Some(Err(e)) => {
+                self.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> futures_core::Stream for MessageStream<'_, S> {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
     }
 }
 

@@ -1034,3 +1034,95 @@ async fn a_send_is_written_even_if_recv_is_not_called_again() {
     })
     .await;
 }
+
+// --- messages received as streams ------------------------------------------------
+
+/// A large fragmented message received with `recv_stream`: in many chunks
+/// (never assembled), with a ping in the middle answered meanwhile, and
+/// the socket usable afterwards.
+#[tokio::test]
+async fn recv_stream_takes_a_message_as_it_arrives_and_answers_pings() {
+    bounded(async {
+        let (mut ws, mut peer) = pipe_server(Config::default());
+        let server = tokio::spawn(async move {
+            let mut stream = ws.recv_stream().await.unwrap().unwrap();
+            assert!(!stream.is_text());
+            let (mut n, mut chunks, mut sum) = (0usize, 0usize, 0u64);
+            while let Some(chunk) = stream.chunk().await {
+                let chunk = chunk.unwrap();
+                assert!(chunk.len() <= 256 * 1024, "a read's worth, not the message");
+                n += chunk.len();
+                chunks += 1;
+                sum += chunk.iter().map(|&b| u64::from(b)).sum::<u64>();
+            }
+            drop(stream);
+            let next = ws.recv().await.unwrap().unwrap();
+            (n, chunks, sum, next, ws)
+        });
+        let piece: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        let mut expected = 0u64;
+        for k in 0..40 {
+            let opcode = if k == 0 {
+                OpCode::Binary
+            } else {
+                OpCode::Continuation
+            };
+            peer.send_raw(&masked(opcode, k == 39, &piece)).await;
+            expected += piece.iter().map(|&b| u64::from(b)).sum::<u64>();
+            if k == 20 {
+                peer.send(Message::Ping(Bytes::from_static(b"mid"))).await;
+                assert_eq!(
+                    peer.recv().await,
+                    Some(Message::Pong(Bytes::from_static(b"mid")))
+                );
+            }
+        }
+        peer.send(Message::text("after")).await;
+        let (n, chunks, sum, next, _ws) = server.await.unwrap();
+        assert_eq!((n, sum), (4_000_000, expected));
+        assert!(chunks >= 40, "{chunks} chunks");
+        assert_eq!(next, Message::text("after"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recv_stream_fails_invalid_utf8_at_once_and_honours_its_limit() {
+    bounded(async {
+        let (mut ws, mut peer) = pipe_server(Config::default());
+        peer.send_raw(&masked(OpCode::Text, false, "caf\u{e9} ".as_bytes()))
+            .await;
+        let server = tokio::spawn(async move {
+            let mut stream = ws.recv_stream().await.unwrap().unwrap();
+            assert!(stream.is_text());
+            let first = stream.chunk().await.unwrap().unwrap();
+            let bad = stream.chunk().await.unwrap();
+            (first, bad.err().map(|e| e.close_code()))
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Invalid in the middle; the rest never needs to come.
+        peer.send_raw(&masked(OpCode::Continuation, false, b"ok \xC3\x28"))
+            .await;
+        let (first, code) = server.await.unwrap();
+        assert_eq!(&first[..], "caf\u{e9} ".as_bytes());
+        assert_eq!(code, Some(Some(CloseCode::INVALID_PAYLOAD)));
+        let close = peer.recv().await.unwrap();
+        assert!(matches!(close, Message::Close(Some(f)) if f.code == CloseCode::INVALID_PAYLOAD));
+
+        // The limit is the message's, set per call.
+        let (mut ws, mut peer) = pipe_server(Config::default());
+        peer.send_raw(&masked(OpCode::Binary, false, &[1; 600]))
+            .await;
+        peer.send_raw(&masked(OpCode::Continuation, true, &[2; 600]))
+            .await;
+        let mut stream = ws.recv_stream_with(Some(1000)).await.unwrap().unwrap();
+        let mut failed = None;
+        while let Some(c) = stream.chunk().await {
+            if let Err(e) = c {
+                failed = e.close_code();
+            }
+        }
+        assert_eq!(failed, Some(CloseCode::TOO_BIG));
+    })
+    .await;
+}
