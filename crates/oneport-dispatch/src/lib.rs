@@ -105,9 +105,9 @@ pub use stream::{Security, ServerStream};
 #[cfg(feature = "tls")]
 pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, TlsConfig, TlsError};
 pub use websocket::{
-    Handler, Prepared, ServiceMapper, Subprotocol, Transport, UpgradeCheck, WebSocket,
-    WebSocketDispatcher, WsOptions, WsReceiver, WsSender, WsVersion, is_websocket_request,
-    service_mapper, websocket,
+    Handler, MessageStream, Prepared, ServiceMapper, Subprotocol, Transport, UpgradeCheck,
+    WebSocket, WebSocketDispatcher, WsOptions, WsReceiver, WsSender, WsVersion,
+    is_websocket_request, service_mapper, websocket,
 };
 
 /// permessage-deflate's settings, for

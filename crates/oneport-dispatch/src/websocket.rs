@@ -21,7 +21,7 @@ mod socket;
 mod upgrade;
 
 pub use mapper::{ServiceMapper, Subprotocol, service_mapper};
-pub use socket::{Prepared, Transport, WebSocket, WsReceiver, WsSender, WsVersion};
+pub use socket::{MessageStream, Prepared, Transport, WebSocket, WsReceiver, WsSender, WsVersion};
 
 /// The handler a WebSocket dispatcher runs for each accepted connection:
 /// it gets the socket and the head of the upgrade request (Racket's

@@ -684,3 +684,102 @@ async fn recv_in_select_with_a_timer_loses_nothing() {
     })
     .await;
 }
+
+/// Takes each message with `recv_stream` and answers with its length and
+/// the number of chunks it came in.
+async fn stream_counter(mut ws: WebSocket, _req: http::request::Parts) {
+    while let Some(Ok(mut stream)) = ws.recv_stream().await {
+        let text = stream.is_text();
+        let (mut n, mut chunks, mut biggest) = (0usize, 0usize, 0usize);
+        let mut failed = None;
+        while let Some(chunk) = stream.chunk().await {
+            match chunk {
+                Ok(c) => {
+                    n += c.len();
+                    chunks += 1;
+                    biggest = biggest.max(c.len());
+                }
+                Err(e) => failed = Some(e.to_string()),
+            }
+        }
+        drop(stream);
+        if let Some(e) = failed {
+            let _ = ws.send_text(format!("failed: {e}")).await;
+            return;
+        }
+        let many = if chunks > 1 { "many" } else { "one" };
+        let small = if biggest <= 256 * 1024 {
+            "small"
+        } else {
+            "big"
+        };
+        let _ = ws
+            .send_text(format!("{n} bytes, text {text}, {many} chunks, {small}"))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_handler_takes_a_large_message_as_a_stream_while_pings_are_answered() {
+    run(async {
+        let s = start(filter("^/ws$", websocket(stream_counter))).await;
+        let mut io = TcpStream::connect(s.addr).await.unwrap();
+        let (head, rest) = handshake(&mut io, format!("{RFC6455_UPGRADE}\r\n").as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let mut conn = client();
+        let piece = vec![b'x'; 512 * 1024];
+        for k in 0..8 {
+            let opcode = if k == 0 {
+                oneport_rfc6455::OpCode::Binary
+            } else {
+                oneport_rfc6455::OpCode::Continuation
+            };
+            let fin = if k == 7 {
+                oneport_rfc6455::Fin::Final
+            } else {
+                oneport_rfc6455::Fin::More
+            };
+            let mut frame = BytesMut::new();
+            conn.encode_frame(opcode, fin, &piece, &mut frame).unwrap();
+            if k == 4 {
+                conn.encode(&Message::Ping("mid".into()), &mut frame)
+                    .unwrap();
+            }
+            io.write_all(&frame).await.unwrap();
+        }
+        let mut wire = BytesMut::new();
+        conn.encode(&Message::text("small"), &mut wire).unwrap();
+        conn.encode(&Message::Close(None), &mut wire).unwrap();
+        io.write_all(&wire).await.unwrap();
+        let messages = rfc6455_messages(&mut io, rest).await;
+        let texts: Vec<&str> = messages.iter().filter_map(|m| m.as_text()).collect();
+        assert!(
+            messages.contains(&Message::Pong("mid".into())),
+            "{messages:?}"
+        );
+        assert_eq!(
+            texts,
+            [
+                "4194304 bytes, text false, many chunks, small",
+                "5 bytes, text true, one chunks, small"
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hybi00_text_comes_through_recv_stream_too() {
+    run(async {
+        let s = start(filter("^/ws$", websocket(stream_counter))).await;
+        let mut after = b"\x00hello there\xFF".to_vec();
+        after.extend_from_slice(b"\xFF\x00");
+        let got = hybi00_exchange(s.addr, &hybi00_request("", &after)).await;
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.contains("11 bytes, text true, one chunks, small"),
+            "{text}"
+        );
+    })
+    .await;
+}

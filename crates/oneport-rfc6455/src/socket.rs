@@ -132,11 +132,9 @@ impl Take for Parted {
     }
 
     fn outcome(outcome: Result<Message, Error>) -> Option<Result<crate::Part, Error>> {
-        match outcome {
-            // Closed cleanly: no more parts.
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        }
+        // The Close (or the error) that ended it, once, so that a caller
+        // can tell how it closed.
+        Some(outcome.map(crate::Part::Control))
     }
 }
 
@@ -701,6 +699,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub async fn recv_stream(&mut self) -> Option<Result<MessageStream<'_, S>, Error>> {
         let limit = self.core.config().max_streamed_message_size;
         self.recv_stream_with(limit).await
+    }
+
+    /// The next part of a data message, as
+    /// [`Connection::receive_part`](crate::Connection::receive_part) gives
+    /// them, with the socket's timers, pongs and closing handshake: the
+    /// poll behind [`recv_stream`](WebSocket::recv_stream), for a wrapper
+    /// that keeps its own state. The Close that ends the connection comes
+    /// once as a [`Part::Control`](crate::Part::Control), then `None`.
+    pub fn poll_recv_part(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<u64>,
+    ) -> Poll<Option<Result<crate::Part, Error>>> {
+        self.core.poll_recv_part(cx, limit)
     }
 
     /// [`recv_stream`](WebSocket::recv_stream) with this message's own

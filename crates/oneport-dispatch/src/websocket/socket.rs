@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::stream::ServerStream;
 use oneport_rfc6455::deflate::DeflateParams;
 use oneport_rfc6455::{
-    CloseCode, CloseFrame, Compress, Half, Message, PreparedMessage, Utf8Bytes, WakerFanout,
+    CloseCode, CloseFrame, Compress, Half, Message, Part, PreparedMessage, Utf8Bytes, WakerFanout,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
@@ -73,6 +73,32 @@ impl<S: Transport> Inner<S> {
             Inner::Rfc6455(ws) => futures_core::Stream::poll_next(Pin::new(ws), cx)
                 .map(|m| m.map(|r| r.map_err(rfc6455_err))),
             Inner::Hybi00(ws) => ws.poll_recv(cx).map(|m| m.map(|r| r.map_err(hybi00_err))),
+        }
+    }
+
+    /// The next part of a data message. A hybi-00 text frame comes whole,
+    /// as one part: the draft's frames are read whole.
+    fn poll_recv_part(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<u64>,
+    ) -> Poll<Option<Result<Part, Error>>> {
+        match self {
+            Inner::Rfc6455(ws) => ws
+                .poll_recv_part(cx, limit)
+                .map(|m| m.map(|r| r.map_err(rfc6455_err))),
+            Inner::Hybi00(ws) => ws.poll_recv(cx).map(|m| {
+                m.map(|r| {
+                    r.map_err(hybi00_err).map(|msg| match msg {
+                        Message::Text(t) => Part::Data {
+                            text: true,
+                            data: t.into_bytes(),
+                            fin: true,
+                        },
+                        other => Part::Control(other),
+                    })
+                })
+            }),
         }
     }
 
@@ -243,33 +269,48 @@ impl<S: Transport> Conn<S> {
     /// Records what a received item says about the close.
     fn note_received(&mut self, item: &Option<Result<Message, Error>>) {
         match item {
-            Some(Ok(Message::Close(frame))) => {
-                let frame = frame
-                    .clone()
-                    .unwrap_or_else(|| status(CloseCode::NO_STATUS, ""));
-                self.note(frame);
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                let sent = std::error::Error::source(e).and_then(|s| {
-                    if let Some(e) = s.downcast_ref::<oneport_rfc6455::Error>() {
-                        e.close_code()
-                    } else if let Some(e) = s.downcast_ref::<oneport_hybi00::Error>() {
-                        e.close_code()
-                    } else {
-                        None
-                    }
-                });
-                let frame = match sent {
-                    Some(code) => status(code, ""),
-                    None if stalled(e) => status(CloseCode::ABNORMAL, "the peer stopped reading"),
-                    None if e.is_timeout() => status(CloseCode::AWAY, "idle timeout"),
-                    None => status(CloseCode::ABNORMAL, ""),
-                };
-                self.note(frame);
-            }
+            Some(Ok(msg)) => self.note_message(msg),
+            Some(Err(e)) => self.note_error(e),
             None => self.note(status(CloseCode::ABNORMAL, "")),
         }
+    }
+
+    /// [`note_received`](Conn::note_received) for a part.
+    fn note_part(&mut self, item: &Option<Result<Part, Error>>) {
+        match item {
+            Some(Ok(Part::Control(msg))) => self.note_message(msg),
+            Some(Ok(Part::Data { .. })) => {}
+            Some(Err(e)) => self.note_error(e),
+            None => self.note(status(CloseCode::ABNORMAL, "")),
+        }
+    }
+
+    fn note_message(&mut self, msg: &Message) {
+        if let Message::Close(frame) = msg {
+            let frame = frame
+                .clone()
+                .unwrap_or_else(|| status(CloseCode::NO_STATUS, ""));
+            self.note(frame);
+        }
+    }
+
+    fn note_error(&mut self, e: &Error) {
+        let sent = std::error::Error::source(e).and_then(|s| {
+            if let Some(e) = s.downcast_ref::<oneport_rfc6455::Error>() {
+                e.close_code()
+            } else if let Some(e) = s.downcast_ref::<oneport_hybi00::Error>() {
+                e.close_code()
+            } else {
+                None
+            }
+        });
+        let frame = match sent {
+            Some(code) => status(code, ""),
+            None if stalled(e) => status(CloseCode::ABNORMAL, "the peer stopped reading"),
+            None if e.is_timeout() => status(CloseCode::AWAY, "idle timeout"),
+            None => status(CloseCode::ABNORMAL, ""),
+        };
+        self.note(frame);
     }
 
     fn start_send(&mut self, msg: &Message, compress: Compress) -> Result<(), Error> {
@@ -295,22 +336,52 @@ impl<S: Transport> Conn<S> {
                 }
                 return Poll::Ready(item);
             }
-            if self.draining == Draining::Yes {
+            if !self.poll_shutdown_began(cx) {
                 return Poll::Pending;
             }
-            let stop = self.stop.get_or_insert_with(|| self.shutdown.waiter());
-            if stop.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.stop = None;
-            self.draining = Draining::Yes;
-            // If a Close was already sent this fails, and the handshake
-            // under way simply finishes.
-            let _ = self.start_send(
-                &Message::Close(Some(status(CloseCode::AWAY, "server shutting down"))),
-                Compress::Never,
-            );
         }
+    }
+
+    /// The next part of a data message, as [`poll_recv`](Conn::poll_recv)
+    /// for whole ones.
+    fn poll_recv_part(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<u64>,
+    ) -> Poll<Option<Result<Part, Error>>> {
+        loop {
+            if let Poll::Ready(item) = self.inner.poll_recv_part(cx, limit) {
+                self.note_part(&item);
+                if self.draining == Draining::Yes && item.is_some() {
+                    continue;
+                }
+                return Poll::Ready(item);
+            }
+            if !self.poll_shutdown_began(cx) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Once the engine is waiting: whether the server's shutdown began just
+    /// now (the Close 1001 is queued, so the caller polls again).
+    fn poll_shutdown_began(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.draining == Draining::Yes {
+            return false;
+        }
+        let stop = self.stop.get_or_insert_with(|| self.shutdown.waiter());
+        if stop.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.stop = None;
+        self.draining = Draining::Yes;
+        // If a Close was already sent this fails, and the handshake under
+        // way simply finishes.
+        let _ = self.start_send(
+            &Message::Close(Some(status(CloseCode::AWAY, "server shutting down"))),
+            Compress::Never,
+        );
+        true
     }
 
     /// Records a send's failure when it says the peer stopped reading.
@@ -615,6 +686,47 @@ impl<S: Transport> WebSocket<S> {
         poll_fn(|cx| conn.poll_recv(cx)).await
     }
 
+    /// The next data message as a stream of its bytes as they arrive
+    /// (Racket's `ws-recv-stream`), so that a message of any size holds
+    /// one read in memory: see [`MessageStream`]. The limit is the
+    /// connection's `max_streamed_message_size` (1 GiB by default; 1009
+    /// past it). Pings are answered meanwhile; `None` once the connection
+    /// is closed. Cancel-safe. On hybi-00 a text frame comes as one chunk:
+    /// the draft's frames are read whole.
+    pub async fn recv_stream(&mut self) -> Option<Result<MessageStream<'_, S>, Error>> {
+        let limit = match &self.conn.as_deref()?.inner {
+            Inner::Rfc6455(ws) => ws.config().max_streamed_message_size,
+            Inner::Hybi00(_) => None,
+        };
+        self.recv_stream_with(limit).await
+    }
+
+    /// [`recv_stream`](WebSocket::recv_stream) with this message's own
+    /// limit (`None`: any size).
+    pub async fn recv_stream_with(
+        &mut self,
+        limit: Option<u64>,
+    ) -> Option<Result<MessageStream<'_, S>, Error>> {
+        let conn = self.conn.as_deref_mut()?;
+        loop {
+            match poll_fn(|cx| conn.poll_recv_part(cx, limit)).await? {
+                Ok(Part::Data { text, data, fin }) => {
+                    return Some(Ok(MessageStream {
+                        conn,
+                        text,
+                        first: Some(data),
+                        done: fin,
+                        limit,
+                    }));
+                }
+                // A close (noted by the connection): no more messages.
+                Ok(Part::Control(Message::Close(_))) => return None,
+                Ok(Part::Control(_)) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
     /// Sends a message, written out before this returns.
     ///
     /// # Errors
@@ -777,6 +889,79 @@ impl<S: Transport> Conn<S> {
             )?;
         }
         self.inner.poll_flush(cx)
+    }
+}
+
+/// A data message being received as it arrives, from
+/// [`WebSocket::recv_stream`]: its bytes in order, read with
+/// [`chunk`](MessageStream::chunk) or as a `Stream`. Text is checked as
+/// UTF-8 as it comes (a chunk may end inside a character; an invalid byte
+/// fails the message at once with 1007). Dropped before its end, the rest
+/// of its message is skipped by the next receive.
+pub struct MessageStream<'a, S: Transport = ServerStream> {
+    conn: &'a mut Conn<S>,
+    text: bool,
+    first: Option<bytes::Bytes>,
+    done: bool,
+    limit: Option<u64>,
+}
+
+impl<S: Transport> fmt::Debug for MessageStream<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageStream")
+            .field("text", &self.text)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Transport> MessageStream<'_, S> {
+    /// Whether the message is text.
+    pub fn is_text(&self) -> bool {
+        self.text
+    }
+
+    /// The next bytes of the message; `None` after the last. An error
+    /// (invalid UTF-8, the limit, a close or a lost connection before the
+    /// end) ends the message. Cancel-safe.
+    pub async fn chunk(&mut self) -> Option<Result<bytes::Bytes, Error>> {
+        poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<bytes::Bytes, Error>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        if self.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            let item = std::task::ready!(self.conn.poll_recv_part(cx, self.limit));
+            return Poll::Ready(match item {
+                Some(Ok(Part::Data { data, fin, .. })) => {
+                    self.done = fin;
+                    Some(Ok(data))
+                }
+                // A ping or pong between the parts: answered already.
+                Some(Ok(Part::Control(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Some(Ok(Part::Control(_))) | None => {
+                    self.done = true;
+                    Some(Err(gone()))
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    Some(Err(e))
+                }
+            });
+        }
+    }
+}
+
+impl<S: Transport> futures_core::Stream for MessageStream<'_, S> {
+    type Item = Result<bytes::Bytes, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
     }
 }
 
