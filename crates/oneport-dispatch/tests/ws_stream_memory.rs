@@ -100,7 +100,7 @@ fn main() {
         stats.max_bytes
     );
     println!(
-        "stream_memory: 1 GiB received as a stream, heap peak {} KiB",
+        "ws_stream_memory: 1 GiB received as a stream, heap peak {} KiB",
         stats.max_bytes / 1024
     );
     println!("1 passed, 0 failed");
