@@ -52,6 +52,11 @@ pub enum Error {
     /// way.
     #[error("the peer read nothing for the write timeout; the connection was dropped")]
     WriteTimeout,
+    /// The source of a message sent as a stream failed part-way (or gave
+    /// invalid UTF-8 for a text message): the connection was closed with
+    /// 1011, so the peer never takes the cut message for a whole one.
+    #[error("the source of a streamed message failed: {0}")]
+    Source(Box<dyn std::error::Error + Send + Sync>),
     /// The caller asked for something the protocol does not allow.
     #[error("invalid use: {0}")]
     Local(#[from] LocalError),

@@ -543,6 +543,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         self.poll_write(cx, half)
     }
 
+    pub(crate) fn start_send_fragment(
+        &mut self,
+        opcode: crate::OpCode,
+        fin: crate::Fin,
+        payload: Bytes,
+    ) -> Result<(), Error> {
+        match self.transport {
+            Transport::Open => {}
+            Transport::Done => return Err(Error::AlreadyClosed),
+            Transport::Stalled => return Err(Error::WriteTimeout),
+        }
+        self.wr.push_fragment(&mut self.conn, opcode, fin, payload)
+    }
+
+    /// Fails the connection with 1011 for a message source that broke,
+    /// queueing the Close (the cut message is never completed).
+    pub(crate) fn fail_source(&mut self) {
+        self.conn.fail(CloseFrame::new(
+            CloseCode::INTERNAL,
+            "the message source failed",
+        ));
+        self.wr.push_owed(&mut self.conn);
+    }
+
     pub(crate) fn start_send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), Error> {
         match self.transport {
             Transport::Open => {}
@@ -699,6 +723,96 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub async fn recv_stream(&mut self) -> Option<Result<MessageStream<'_, S>, Error>> {
         let limit = self.core.config().max_streamed_message_size;
         self.recv_stream_with(limit).await
+    }
+
+    /// Sends one message whose bytes come from `source`, a stream of
+    /// chunks, as fragments of at most `fragment` bytes (Racket's `ws-send!`
+    /// with `#:final-fragment?`): memory holds one fragment, whatever the
+    /// message's size. Each fragment waits for room in the write buffer and
+    /// is written under the write timeout; pongs owed and a close may go
+    /// out between fragments (from a split receiving half). Fragments are
+    /// not compressed.
+    ///
+    /// If `source` fails, or gives invalid UTF-8 for a text message, the
+    /// connection is closed with 1011 and [`Error::Source`] returned: the
+    /// peer never takes the cut message for a whole one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`], or what [`send`](WebSocket::send) returns.
+    pub async fn send_stream<St, E>(
+        &mut self,
+        kind: MessageKind,
+        source: St,
+        fragment: usize,
+    ) -> Result<(), Error>
+    where
+        St: futures_core::Stream<Item = Result<Bytes, E>>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut source = std::pin::pin!(source);
+        let fragment = fragment.max(1);
+        let mut utf8 = (kind == MessageKind::Text).then(crate::utf8::Utf8Validator::new);
+        let mut first = true;
+        // One fragment held back, so that the last one carries FIN.
+        let mut held: Option<Bytes> = None;
+        loop {
+            let next = std::future::poll_fn(|cx| source.as_mut().poll_next(cx)).await;
+            let chunk = match next {
+                None => None,
+                Some(Ok(c)) => Some(c),
+                Some(Err(e)) => return Err(self.source_failed(e.into()).await),
+            };
+            if let (Some(v), Some(c)) = (utf8.as_mut(), &chunk) {
+                if v.feed(c).is_err() {
+                    return Err(self
+                        .source_failed("invalid UTF-8 in a text message".into())
+                        .await);
+                }
+            }
+            let Some(mut chunk) = chunk else { break };
+            while !chunk.is_empty() {
+                let piece = chunk.split_to(chunk.len().min(fragment));
+                if let Some(ready) = held.replace(piece) {
+                    self.send_fragment(kind, &mut first, crate::Fin::More, ready)
+                        .await?;
+                }
+            }
+        }
+        if let Some(v) = utf8.as_mut() {
+            if v.finish().is_err() {
+                return Err(self
+                    .source_failed("a text message ends inside a character".into())
+                    .await);
+            }
+        }
+        let last = held.unwrap_or_default();
+        self.send_fragment(kind, &mut first, crate::Fin::Final, last)
+            .await
+    }
+
+    async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        first: &mut bool,
+        fin: crate::Fin,
+        payload: Bytes,
+    ) -> Result<(), Error> {
+        let opcode = match (std::mem::take(first), kind) {
+            (true, MessageKind::Text) => crate::OpCode::Text,
+            (true, MessageKind::Binary) => crate::OpCode::Binary,
+            (false, _) => crate::OpCode::Continuation,
+        };
+        poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
+        self.core.start_send_fragment(opcode, fin, payload)?;
+        poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
+    }
+
+    /// Closes with 1011 after a source failed; the error to return.
+    async fn source_failed(&mut self, why: Box<dyn std::error::Error + Send + Sync>) -> Error {
+        self.core.fail_source();
+        let _ = poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await;
+        Error::Source(why)
     }
 
     /// The next part of a data message, as
@@ -901,6 +1015,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub fn read_buffer_capacity(&self) -> usize {
         self.core.rd.capacity()
     }
+}
+
+/// Whether a message sent as a stream is text or binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Text: the source's bytes must be UTF-8 as a whole.
+    Text,
+    /// Binary.
+    Binary,
 }
 
 /// A data message being received in parts, from

@@ -1126,3 +1126,109 @@ async fn recv_stream_fails_invalid_utf8_at_once_and_honours_its_limit() {
     })
     .await;
 }
+
+// --- messages sent as streams ----------------------------------------------------
+
+fn chunked(
+    parts: Vec<Result<Bytes, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::iter(parts)
+}
+
+/// Frames as the peer sees them: (opcode, fin, payload length), up to a
+/// final data frame or a Close (then followed by (Close, true, its code)).
+async fn frames_until_final(peer: &mut RawPeer) -> Vec<(OpCode, bool, usize)> {
+    let mut out = Vec::new();
+    loop {
+        while peer.buf.len() >= 2 {
+            let Some((h, n)) = oneport_rfc6455::FrameHeader::parse(&peer.buf).unwrap() else {
+                break;
+            };
+            let len = h.payload_len as usize;
+            if peer.buf.len() < n + len {
+                break;
+            }
+            let frame = peer.buf.split_to(n + len);
+            out.push((h.opcode, h.fin, len));
+            if h.fin && !h.opcode.is_control() {
+                return out;
+            }
+            if h.opcode == OpCode::Close {
+                // A server's frames are not masked: the code is as sent.
+                let code = u16::from_be_bytes([frame[n], frame[n + 1]]);
+                out.push((OpCode::Close, true, usize::from(code)));
+                return out;
+            }
+        }
+        let n = peer.io.read_buf(&mut peer.buf).await.unwrap();
+        assert!(n > 0, "eof after {out:?}");
+    }
+}
+
+#[tokio::test]
+async fn send_stream_sends_fragments_of_the_chosen_size_the_last_with_fin() {
+    bounded(async {
+        let (mut ws, mut peer) = pipe_server(Config::default());
+        let source = chunked(vec![
+            Ok(Bytes::from(vec![1u8; 2500])),
+            Ok(Bytes::new()),
+            Ok(Bytes::from(vec![2u8; 700])),
+        ]);
+        ws.send_stream(oneport_rfc6455::MessageKind::Binary, source, 1000)
+            .await
+            .unwrap();
+        let frames = frames_until_final(&mut peer).await;
+        assert_eq!(
+            frames,
+            [
+                (OpCode::Binary, false, 1000),
+                (OpCode::Continuation, false, 1000),
+                (OpCode::Continuation, false, 500),
+                (OpCode::Continuation, true, 700),
+            ]
+        );
+        // And as a message, whole and in order.
+        let text = "\u{4e2d}\u{6587} ".repeat(100);
+        let bytes = Bytes::from(text.clone());
+        // Cut inside characters on purpose: the message is UTF-8 as a whole.
+        let source = chunked(vec![Ok(bytes.slice(..7)), Ok(bytes.slice(7..))]);
+        ws.send_stream(oneport_rfc6455::MessageKind::Text, source, 64)
+            .await
+            .unwrap();
+        assert_eq!(peer.recv().await, Some(Message::text(text)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_source_that_fails_midway_closes_with_1011_and_never_completes_the_message() {
+    bounded(async {
+        for bad in ["io", "utf8"] {
+            let (mut ws, mut peer) = pipe_server(Config::default());
+            let second = match bad {
+                "io" => Err(std::io::Error::other("disk gone")),
+                _ => Ok(Bytes::from_static(b"\xFF\xFE")),
+            };
+            let kind = if bad == "io" {
+                oneport_rfc6455::MessageKind::Binary
+            } else {
+                oneport_rfc6455::MessageKind::Text
+            };
+            let source = chunked(vec![Ok(Bytes::from(vec![b'a'; 3000])), second]);
+            let err = ws.send_stream(kind, source, 1000).await.unwrap_err();
+            assert!(matches!(err, Error::Source(_)), "{err:?}");
+            // The peer gets fragments, then a Close 1011: never the end.
+            let frames = frames_until_final(&mut peer).await;
+            assert!(
+                frames.iter().all(|f| !(f.1 && !f.0.is_control())),
+                "{frames:?}"
+            );
+            assert_eq!(
+                frames.last(),
+                Some(&(OpCode::Close, true, 1011)),
+                "{frames:?}"
+            );
+        }
+    })
+    .await;
+}

@@ -76,6 +76,26 @@ impl WriteQueue {
         Ok(())
     }
 
+    /// Queues one fragment of a message being sent in parts (a server's
+    /// large payload as its own chunk, not copied).
+    pub(crate) fn push_fragment(
+        &mut self,
+        conn: &mut Connection,
+        opcode: OpCode,
+        fin: Fin,
+        payload: Bytes,
+    ) -> Result<(), Error> {
+        if conn.role() == Role::Server && payload.len() >= ZERO_COPY_MIN {
+            let header = conn.prepare(opcode, fin, payload.len())?;
+            header.encode(&mut self.staging);
+            self.seal();
+            self.chunks.push(payload);
+        } else {
+            conn.encode_frame(opcode, fin, &payload, &mut self.staging)?;
+        }
+        Ok(())
+    }
+
     /// Queues a frame encoded once for many peers, after checking it with
     /// the engine as an encoded one would be (a server's only: a client
     /// masks, so it encodes the message itself).
