@@ -1220,7 +1220,7 @@ async fn a_source_that_fails_midway_closes_with_1011_and_never_completes_the_mes
             // The peer gets fragments, then a Close 1011: never the end.
             let frames = frames_until_final(&mut peer).await;
             assert!(
-                frames.iter().all(|f| !(f.1 && !f.0.is_control())),
+                frames.iter().all(|f| !f.1 || f.0.is_control()),
                 "{frames:?}"
             );
             assert_eq!(
