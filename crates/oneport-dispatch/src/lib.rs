@@ -114,4 +114,6 @@ pub use websocket::{
 /// [`Config::deflate`](oneport_rfc6455::Config::deflate).
 pub use oneport_rfc6455::deflate::{ContextTakeover, DeflateConfig, DeflateParams};
 /// The WebSocket message and close types handlers use.
-pub use oneport_rfc6455::{CloseCode, CloseFrame, Compress, Message, OriginPolicy, Utf8Bytes};
+pub use oneport_rfc6455::{
+    CloseCode, CloseFrame, Compress, Message, MessageKind, OriginPolicy, Utf8Bytes,
+};

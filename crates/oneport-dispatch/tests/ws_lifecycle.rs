@@ -783,3 +783,126 @@ async fn hybi00_text_comes_through_recv_stream_too() {
     })
     .await;
 }
+
+/// Sends, from its sending half, a 2 MiB message produced slowly in 64 KiB
+/// chunks, while its receiving half answers pings; a second connection's
+/// source fails half-way.
+async fn streamer(ws: WebSocket, req: http::request::Parts) {
+    let fails = req.uri.query() == Some("fail");
+    let (mut rx, mut tx) = ws.split();
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.recv().await {} });
+    use futures_util::StreamExt as _;
+    let chunks = futures_util::stream::iter(0..32u8).then(move |i| async move {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        if fails && i == 16 {
+            return Err(std::io::Error::other("the source broke"));
+        }
+        Ok(bytes::Bytes::from(vec![i; 64 * 1024]))
+    });
+    let sent = tx
+        .send_stream(oneport_dispatch::MessageKind::Binary, chunks, 16 * 1024)
+        .await;
+    if sent.is_ok() {
+        let _ = tx.send_text("sent").await;
+    }
+    let _ = reader.await;
+}
+
+#[tokio::test]
+async fn a_stream_goes_out_in_fragments_while_pings_are_answered_between_them() {
+    run(async {
+        let s = start(filter("^/ws", websocket(streamer))).await;
+        let mut io = TcpStream::connect(s.addr).await.unwrap();
+        let (head, mut buf) = handshake(&mut io, format!("{RFC6455_UPGRADE}\r\n").as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let mut conn = client();
+        let mut ping = BytesMut::new();
+        conn.encode(&Message::Ping("between".into()), &mut ping)
+            .unwrap();
+        let (mut parts, mut pong_at, mut total, mut sent_ping) = (0usize, None, 0usize, false);
+        loop {
+            match conn.receive_part(&mut buf, None).unwrap() {
+                Some(oneport_rfc6455::Part::Data { data, fin, text }) => {
+                    if text {
+                        assert_eq!(&data[..], b"sent");
+                        break;
+                    }
+                    total += data.len();
+                    parts += 1;
+                    if !sent_ping && total > 256 * 1024 {
+                        io.write_all(&ping).await.unwrap();
+                        sent_ping = true;
+                    }
+                    assert!(!fin || total == 2 << 20, "fin only at the end");
+                }
+                Some(oneport_rfc6455::Part::Control(Message::Pong(p))) => {
+                    assert_eq!(&p[..], b"between");
+                    pong_at = Some(total);
+                }
+                Some(other) => panic!("{other:?}"),
+                None => {
+                    let n = io.read_buf(&mut buf).await.unwrap();
+                    assert!(n > 0, "eof");
+                }
+            }
+        }
+        assert_eq!(total, 2 << 20);
+        let at = pong_at.expect("the pong came");
+        assert!(
+            at < total,
+            "the pong came between fragments, after {at} of {total} bytes"
+        );
+        assert!(parts > 32, "{parts} parts");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_source_closes_with_1011_and_hybi00_refuses_a_stream() {
+    run(async {
+        let s = start(filter("^/ws", websocket(streamer))).await;
+        let mut io = TcpStream::connect(s.addr).await.unwrap();
+        let upgrade = RFC6455_UPGRADE.replace("GET /ws ", "GET /ws?fail ");
+        let (head, mut buf) = handshake(&mut io, format!("{upgrade}\r\n").as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let mut conn = client();
+        let mut total = 0;
+        let close = loop {
+            match conn.receive_part(&mut buf, None).unwrap() {
+                Some(oneport_rfc6455::Part::Data { data, fin, .. }) => {
+                    assert!(!fin, "the message never ends");
+                    total += data.len();
+                }
+                Some(oneport_rfc6455::Part::Control(m @ Message::Close(_))) => break m,
+                Some(_) => {}
+                None => {
+                    let n = io.read_buf(&mut buf).await.unwrap();
+                    assert!(n > 0, "eof before the Close");
+                }
+            }
+        };
+        assert_eq!(close_code(&close), Some(CloseCode::INTERNAL), "{close:?}");
+        assert!(total <= 16 * 64 * 1024, "{total}");
+
+        // hybi-00 has no fragments: a typed error, nothing sent.
+        async fn legacy(mut ws: WebSocket, _req: http::request::Parts) {
+            let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(
+                bytes::Bytes::from_static(b"x"),
+            )]);
+            let err = ws
+                .send_stream(oneport_dispatch::MessageKind::Text, chunks, 10)
+                .await
+                .unwrap_err();
+            let _ = ws
+                .send_text(format!("unsupported: {}", err.is_unsupported()))
+                .await;
+        }
+        let s = start(filter("^/ws$", websocket(legacy))).await;
+        let got = hybi00_exchange(s.addr, &hybi00_request("", b"")).await;
+        assert!(
+            String::from_utf8_lossy(&got).contains("unsupported: true"),
+            "{got:?}"
+        );
+    })
+    .await;
+}

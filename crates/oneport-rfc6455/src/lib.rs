@@ -82,6 +82,7 @@ mod conn;
 pub mod deflate;
 mod error;
 pub mod extension;
+mod fragmenter;
 mod frame;
 pub mod handshake;
 mod mask;
@@ -102,6 +103,7 @@ pub use crate::config::{
 };
 pub use crate::conn::{Compress, Connection, Part, State};
 pub use crate::error::{CapacityError, Error, LocalError, ProtocolError};
+pub use crate::fragmenter::{Fragment, Fragmenter, MessageKind};
 pub use crate::frame::{
     Fin, FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, RSV1, encode_frame,
 };
@@ -118,9 +120,7 @@ pub use crate::utf8::{InvalidUtf8, Utf8Validator};
 #[cfg(feature = "tokio")]
 pub use crate::client::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT, connect, connect_with};
 #[cfg(feature = "tokio")]
-pub use crate::socket::{
-    Half, MessageKind, MessageStream, WakerFanout, WebSocket, WsReceiver, WsSender,
-};
+pub use crate::socket::{Half, MessageStream, WakerFanout, WebSocket, WsReceiver, WsSender};
 /// The client's connection, and the roots it trusts for `wss://`.
 #[cfg(feature = "tokio")]
 pub use oneport_net::{ClientStream, TlsClientConfig};

@@ -742,7 +742,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`Error::Source`], or what [`send`](WebSocket::send) returns.
     pub async fn send_stream<St, E>(
         &mut self,
-        kind: MessageKind,
+        kind: crate::MessageKind,
         source: St,
         fragment: usize,
     ) -> Result<(), Error>
@@ -751,61 +751,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let mut source = std::pin::pin!(source);
-        let fragment = fragment.max(1);
-        let mut utf8 = (kind == MessageKind::Text).then(crate::utf8::Utf8Validator::new);
-        let mut first = true;
-        // One fragment held back, so that the last one carries FIN.
-        let mut held: Option<Bytes> = None;
+        let mut cutter = crate::Fragmenter::new(kind, fragment);
         loop {
             let next = std::future::poll_fn(|cx| source.as_mut().poll_next(cx)).await;
-            let chunk = match next {
-                None => None,
-                Some(Ok(c)) => Some(c),
+            let cut = match next {
+                None => cutter.finish(),
+                Some(Ok(chunk)) => cutter.push(chunk),
                 Some(Err(e)) => return Err(self.source_failed(e.into()).await),
             };
-            if let (Some(v), Some(c)) = (utf8.as_mut(), &chunk) {
-                if v.feed(c).is_err() {
-                    return Err(self
-                        .source_failed("invalid UTF-8 in a text message".into())
-                        .await);
-                }
-            }
-            let Some(mut chunk) = chunk else { break };
-            while !chunk.is_empty() {
-                let piece = chunk.split_to(chunk.len().min(fragment));
-                if let Some(ready) = held.replace(piece) {
-                    self.send_fragment(kind, &mut first, crate::Fin::More, ready)
-                        .await?;
-                }
-            }
-        }
-        if let Some(v) = utf8.as_mut() {
-            if v.finish().is_err() {
+            if cut.is_err() {
                 return Err(self
-                    .source_failed("a text message ends inside a character".into())
+                    .source_failed("invalid UTF-8 in a text message".into())
                     .await);
             }
+            while let Some(f) = cutter.next() {
+                let last = f.fin.is_final();
+                poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
+                self.core.start_send_fragment(f.opcode, f.fin, f.payload)?;
+                poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await?;
+                if last {
+                    return Ok(());
+                }
+            }
         }
-        let last = held.unwrap_or_default();
-        self.send_fragment(kind, &mut first, crate::Fin::Final, last)
-            .await
     }
 
-    async fn send_fragment(
-        &mut self,
-        kind: MessageKind,
-        first: &mut bool,
-        fin: crate::Fin,
-        payload: Bytes,
-    ) -> Result<(), Error> {
-        let opcode = match (std::mem::take(first), kind) {
-            (true, MessageKind::Text) => crate::OpCode::Text,
-            (true, MessageKind::Binary) => crate::OpCode::Binary,
-            (false, _) => crate::OpCode::Continuation,
-        };
-        poll_fn(|cx| self.core.poll_ready(cx, Half::Sender)).await?;
-        self.core.start_send_fragment(opcode, fin, payload)?;
-        poll_fn(|cx| self.core.poll_flush(cx, Half::Sender)).await
+    /// Queues one fragment of a message sent in parts (see
+    /// [`Fragmenter`](crate::Fragmenter)), as
+    /// [`start_send_with`](WebSocket::start_send_with) queues a message:
+    /// for a wrapper that drives its own send loop.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](WebSocket::send).
+    pub fn start_send_fragment(&mut self, fragment: crate::Fragment) -> Result<(), Error> {
+        self.core
+            .start_send_fragment(fragment.opcode, fragment.fin, fragment.payload)
+    }
+
+    /// Fails the connection with 1011 (a message source broke part-way)
+    /// and queues the Close, for a wrapper that drives its own send loop;
+    /// flush to write it.
+    pub fn fail_source(&mut self) {
+        self.core.fail_source();
     }
 
     /// Closes with 1011 after a source failed; the error to return.
@@ -1015,15 +1003,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub fn read_buffer_capacity(&self) -> usize {
         self.core.rd.capacity()
     }
-}
-
-/// Whether a message sent as a stream is text or binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    /// Text: the source's bytes must be UTF-8 as a whole.
-    Text,
-    /// Binary.
-    Binary,
 }
 
 /// A data message being received in parts, from

@@ -18,6 +18,11 @@ use oneport_rfc6455::{
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
+mod streamed;
+
+pub use streamed::MessageStream;
+use streamed::{ReaderChunks, no_fragments, send_stream_on};
+
 use crate::dispatcher::{BoxFuture, Shutdown};
 use crate::error::{Error, Kind};
 
@@ -128,6 +133,22 @@ impl<S: Transport> Inner<S> {
 
     /// Queues a message encoded once for many sockets: each protocol sends
     /// its own shared frame.
+    /// Queues a fragment of a message sent in parts; hybi-00 has no
+    /// fragments and says so.
+    fn start_send_fragment(&mut self, fragment: oneport_rfc6455::Fragment) -> Result<(), Error> {
+        match self {
+            Inner::Rfc6455(ws) => ws.start_send_fragment(fragment).map_err(rfc6455_err),
+            Inner::Hybi00(_) => Err(no_fragments()),
+        }
+    }
+
+    /// Fails the connection with 1011 after a message source broke.
+    fn fail_source(&mut self) {
+        if let Inner::Rfc6455(ws) = self {
+            ws.fail_source();
+        }
+    }
+
     fn start_send_prepared(&mut self, prepared: &Prepared) -> Result<(), Error> {
         match (self, &prepared.hybi00) {
             (Inner::Rfc6455(ws), _) => ws
@@ -701,6 +722,50 @@ impl<S: Transport> WebSocket<S> {
         self.recv_stream_with(limit).await
     }
 
+    /// Sends one message whose bytes come from `source` (a `Stream` of
+    /// `Bytes`) as fragments of at most `fragment` bytes (Racket's
+    /// `ws-send!` with `#:final-fragment?`), so a message of any size holds
+    /// one fragment in memory. Each fragment waits for room and goes out
+    /// under the write timeout; with split halves the receiving half
+    /// answers pings (and may close) between fragments. If the source
+    /// fails, or gives invalid UTF-8 for text, the connection is closed
+    /// with 1011 and the peer never gets a corrupt message.
+    ///
+    /// # Errors
+    ///
+    /// The source's failure (the connection closed with 1011), socket
+    /// failures, and on hybi-00 [`Error::is_unsupported`] at once, nothing
+    /// read or sent: the draft has no fragments.
+    pub async fn send_stream<St, E>(
+        &mut self,
+        kind: oneport_rfc6455::MessageKind,
+        source: St,
+        fragment: usize,
+    ) -> Result<(), Error>
+    where
+        St: futures_core::Stream<Item = Result<bytes::Bytes, E>>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        send_stream_on(self.conn()?, kind, source, fragment).await
+    }
+
+    /// [`send_stream`](WebSocket::send_stream) from an `AsyncRead`, read
+    /// `fragment` bytes at a time.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_stream`](WebSocket::send_stream).
+    pub async fn send_reader<R: AsyncRead + Unpin>(
+        &mut self,
+        kind: oneport_rfc6455::MessageKind,
+        reader: R,
+        fragment: usize,
+    ) -> Result<(), Error> {
+        let size = fragment.max(1);
+        self.send_stream(kind, ReaderChunks { reader, size }, size)
+            .await
+    }
+
     /// [`recv_stream`](WebSocket::recv_stream) with this message's own
     /// limit (`None`: any size).
     pub async fn recv_stream_with(
@@ -889,79 +954,6 @@ impl<S: Transport> Conn<S> {
             )?;
         }
         self.inner.poll_flush(cx)
-    }
-}
-
-/// A data message being received as it arrives, from
-/// [`WebSocket::recv_stream`]: its bytes in order, read with
-/// [`chunk`](MessageStream::chunk) or as a `Stream`. Text is checked as
-/// UTF-8 as it comes (a chunk may end inside a character; an invalid byte
-/// fails the message at once with 1007). Dropped before its end, the rest
-/// of its message is skipped by the next receive.
-pub struct MessageStream<'a, S: Transport = ServerStream> {
-    conn: &'a mut Conn<S>,
-    text: bool,
-    first: Option<bytes::Bytes>,
-    done: bool,
-    limit: Option<u64>,
-}
-
-impl<S: Transport> fmt::Debug for MessageStream<'_, S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MessageStream")
-            .field("text", &self.text)
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S: Transport> MessageStream<'_, S> {
-    /// Whether the message is text.
-    pub fn is_text(&self) -> bool {
-        self.text
-    }
-
-    /// The next bytes of the message; `None` after the last. An error
-    /// (invalid UTF-8, the limit, a close or a lost connection before the
-    /// end) ends the message. Cancel-safe.
-    pub async fn chunk(&mut self) -> Option<Result<bytes::Bytes, Error>> {
-        poll_fn(|cx| self.poll_chunk(cx)).await
-    }
-
-    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<bytes::Bytes, Error>>> {
-        if let Some(first) = self.first.take() {
-            return Poll::Ready(Some(Ok(first)));
-        }
-        if self.done {
-            return Poll::Ready(None);
-        }
-        loop {
-            let item = std::task::ready!(self.conn.poll_recv_part(cx, self.limit));
-            return Poll::Ready(match item {
-                Some(Ok(Part::Data { data, fin, .. })) => {
-                    self.done = fin;
-                    Some(Ok(data))
-                }
-                // A ping or pong between the parts: answered already.
-                Some(Ok(Part::Control(Message::Ping(_) | Message::Pong(_)))) => continue,
-                Some(Ok(Part::Control(_))) | None => {
-                    self.done = true;
-                    Some(Err(gone()))
-                }
-                Some(Err(e)) => {
-                    self.done = true;
-                    Some(Err(e))
-                }
-            });
-        }
-    }
-}
-
-impl<S: Transport> futures_core::Stream for MessageStream<'_, S> {
-    type Item = Result<bytes::Bytes, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_chunk(cx)
     }
 }
 
@@ -1189,6 +1181,26 @@ impl<S: Transport> WsSender<S> {
         tokio::time::timeout(limit, self.flush())
             .await
             .unwrap_or_else(|_| Err(Error::new(Kind::Timeout)))
+    }
+
+    /// Sends one message from a stream as fragments, as
+    /// [`WebSocket::send_stream`]; the receiving half goes on answering
+    /// pings meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebSocket::send_stream`].
+    pub async fn send_stream<St, E>(
+        &mut self,
+        kind: oneport_rfc6455::MessageKind,
+        source: St,
+        fragment: usize,
+    ) -> Result<(), Error>
+    where
+        St: futures_core::Stream<Item = Result<bytes::Bytes, E>>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        send_stream_on(self, kind, source, fragment).await
     }
 
     fn poll_ready_half(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
