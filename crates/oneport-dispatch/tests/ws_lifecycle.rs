@@ -906,3 +906,41 @@ async fn a_failing_source_closes_with_1011_and_hybi00_refuses_a_stream() {
     })
     .await;
 }
+
+/// A Close from the peer while a message streams out: the receiving half
+/// echoes it between fragments, and the message is never finished.
+#[tokio::test]
+async fn a_close_goes_out_between_fragments() {
+    run(async {
+        let s = start(filter("^/ws", websocket(streamer))).await;
+        let mut io = TcpStream::connect(s.addr).await.unwrap();
+        let (head, mut buf) = handshake(&mut io, format!("{RFC6455_UPGRADE}\r\n").as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let mut conn = client();
+        let (mut total, mut closed_at) = (0usize, None);
+        loop {
+            match conn.receive_part(&mut buf, None) {
+                Ok(Some(oneport_rfc6455::Part::Data { data, fin, .. })) => {
+                    // Fragments already on their way may still come.
+                    assert!(!fin, "the message was cut by the close");
+                    total += data.len();
+                    if total >= 128 * 1024 && closed_at.is_none() {
+                        let mut close = BytesMut::new();
+                        conn.encode(&Message::Close(None), &mut close).unwrap();
+                        io.write_all(&close).await.unwrap();
+                        closed_at = Some(total);
+                    }
+                }
+                Ok(Some(oneport_rfc6455::Part::Control(Message::Close(_)))) => break,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    let n = io.read_buf(&mut buf).await.unwrap();
+                    assert!(n > 0, "eof before the echo");
+                }
+            }
+        }
+        assert!(closed_at.is_some());
+        assert!(total < 2 << 20, "the rest was never sent: {total}");
+    })
+    .await;
+}

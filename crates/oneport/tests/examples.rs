@@ -696,3 +696,66 @@ async fn with_axum_serves_the_routers_routes_and_onports_on_one_port() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn ws_upload_streams_each_binary_message_to_a_file_of_any_size() {
+    use sha2::{Digest, Sha256};
+    bounded(async {
+        let dir = std::env::temp_dir().join(format!("oneport-uploads-{}", std::process::id()));
+        let ex = start(
+            "ws_upload",
+            &["--addr", "127.0.0.1:0", "--dir", dir.to_str().unwrap()],
+            1,
+        );
+        let addr = addr_of(&ex.lines[0], "listening on ");
+        let (mut ws, _) = connect(&format!("ws://{addr}/upload"))
+            .await
+            .expect("connect");
+        // 70 MiB: past the 64 MiB a whole message may have.
+        let size = 70usize << 20;
+        let piece = |i: usize| bytes::Bytes::from(vec![(i % 251) as u8; 1 << 20]);
+        let mut want = Sha256::new();
+        for i in 0..size >> 20 {
+            want.update(&piece(i));
+        }
+        let want: String = want.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let source =
+            futures_util::stream::iter((0..size >> 20).map(|i| Ok::<_, std::io::Error>(piece(i))));
+        ws.send_stream(oneport::ws::MessageKind::Binary, source, 1 << 20)
+            .await
+            .expect("sent");
+        let answer = match ws.recv().await {
+            Some(Ok(Message::Text(t))) => {
+                serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(answer["bytes"], size as u64, "{answer}");
+        assert_eq!(answer["sha256"], want.as_str(), "{answer}");
+        let file = std::path::PathBuf::from(answer["file"].as_str().unwrap());
+        assert!(file.starts_with(&dir), "{file:?}");
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), size as u64);
+        // A second message is a second file; text is refused.
+        ws.send(Message::binary(&b"small"[..])).await.unwrap();
+        let second = match ws.recv().await {
+            Some(Ok(Message::Text(t))) => {
+                serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(second["bytes"], 5);
+        assert_ne!(second["file"], answer["file"]);
+        assert_eq!(
+            std::fs::read(second["file"].as_str().unwrap()).unwrap(),
+            b"small"
+        );
+        ws.send(Message::text("not a file")).await.unwrap();
+        match ws.recv().await {
+            Some(Ok(Message::Text(t))) => assert!(t.as_str().contains("error"), "{t}"),
+            other => panic!("{other:?}"),
+        }
+        ws.close(None).await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
