@@ -716,7 +716,7 @@ async fn ws_upload_streams_each_binary_message_to_a_file_of_any_size() {
         let piece = |i: usize| bytes::Bytes::from(vec![(i % 251) as u8; 1 << 20]);
         let mut want = Sha256::new();
         for i in 0..size >> 20 {
-            want.update(&piece(i));
+            want.update(piece(i));
         }
         let want: String = want.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let source =
