@@ -944,3 +944,22 @@ async fn a_close_goes_out_between_fragments() {
     })
     .await;
 }
+
+/// A hybi-00 text frame three times the draft's frame size limit, taken
+/// through `recv_stream` in many chunks.
+#[tokio::test]
+async fn a_large_hybi00_text_frame_streams_in_chunks() {
+    run(async {
+        let s = start(filter("^/ws$", websocket(stream_counter))).await;
+        let mut after = vec![0x00];
+        after.extend(std::iter::repeat_n(b'y', 3 << 20));
+        after.extend_from_slice(b"\xFF\xFF\x00");
+        let got = hybi00_exchange(s.addr, &hybi00_request("", &after)).await;
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.contains("3145728 bytes, text true, many chunks, small"),
+            "{text}"
+        );
+    })
+    .await;
+}

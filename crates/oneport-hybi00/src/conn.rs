@@ -14,7 +14,7 @@ use oneport_rfc6455::Message;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::frame::{Decoder, EncodedText, Frame, encode_close, encode_text};
+use crate::frame::{Decoder, EncodedText, Frame, FramePart, encode_close, encode_text};
 use crate::handshake::{self, HandshakeError, KEY3_LEN, Scheme};
 use crate::{Config, Error};
 
@@ -117,6 +117,12 @@ impl<S> fmt::Debug for WebSocket<S> {
             .field("buffered_write", &(self.wr.len() + self.out.len()))
             .finish_non_exhaustive()
     }
+}
+
+/// What one decoding step gave the receive loop.
+enum Decoded<T> {
+    Item(T),
+    Close,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
@@ -357,6 +363,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The next message, as [`recv`](WebSocket::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        self.poll_decoded(
+            cx,
+            |d, rd| {
+                Ok(d.decode(rd)?.map(|frame| match frame {
+                    Frame::Text(text) => Decoded::Item(Message::Text(text)),
+                    Frame::Close => Decoded::Close,
+                }))
+            },
+            Some,
+        )
+    }
+
+    /// The next part of a text frame, as
+    /// [`Decoder::decode_part`](crate::Decoder::decode_part) gives them
+    /// (`limit` for the frame; `None`: any size), with the socket's
+    /// timers and closing handshake. The closing frame comes as
+    /// [`FramePart::Close`](crate::FramePart::Close), then `None`.
+    pub fn poll_recv_part(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<u64>,
+    ) -> Poll<Option<Result<FramePart, Error>>> {
+        let got = self.poll_decoded(
+            cx,
+            |d, rd| {
+                Ok(d.decode_part(rd, limit)?.map(|part| match part {
+                    FramePart::Close => Decoded::Close,
+                    text => Decoded::Item(text),
+                }))
+            },
+            |outcome| Some(outcome.map(|_| FramePart::Close)),
+        );
+        if let Poll::Ready(Some(Ok(FramePart::Text { fin: false, .. }))) = &got {
+            // A part is progress: the frame timeout starts again.
+            self.frame_started = Some(Instant::now());
+        }
+        got
+    }
+
+    fn poll_decoded<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut decode: impl FnMut(&mut Decoder, &mut BytesMut) -> Result<Option<Decoded<T>>, Error>,
+        closed: impl Fn(Result<Message, Error>) -> Option<Result<T, Error>>,
+    ) -> Poll<Option<Result<T, Error>>> {
         loop {
             match self.state {
                 State::Closed | State::Stalled => return Poll::Ready(None),
@@ -364,29 +415,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     let done = self.poll_shutdown_io(cx).is_ready();
                     if done || self.poll_deadline(deadline, cx).is_ready() {
                         self.end();
-                        return Poll::Ready(self.outcome.take());
+                        return Poll::Ready(self.outcome.take().and_then(&closed));
                     }
                     return Poll::Pending;
                 }
                 State::Open | State::CloseSent { .. } => {}
             }
 
-            let decoded = self.decoder.decode(&mut self.rd);
+            let decoded = decode(&mut self.decoder, &mut self.rd);
             self.frame_started = if self.decoder.is_between_frames() {
                 None
             } else {
                 Some(self.frame_started.unwrap_or_else(Instant::now))
             };
             match decoded {
-                Ok(Some(Frame::Text(text))) => {
+                Ok(Some(Decoded::Item(item))) => {
                     self.release_read_buffer();
                     if self.state == State::Open {
-                        return Poll::Ready(Some(Ok(Message::Text(text))));
+                        return Poll::Ready(Some(Ok(item)));
                     }
                     // Text after our closing frame is discarded.
                     continue;
                 }
-                Ok(Some(Frame::Close)) => {
+                Ok(Some(Decoded::Close)) => {
                     self.finish(Ok(Message::Close(None)));
                     continue;
                 }
@@ -441,10 +492,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Nothing to read: ends the connection if our closing frame went
     /// unanswered for too long.
-    fn poll_close_deadline(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Message, Error>>> {
+    fn poll_close_deadline<T>(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
         if let State::CloseSent { deadline } = self.state {
             if self.poll_deadline(deadline, cx).is_ready() {
                 let _ = self.poll_shutdown_io(cx);

@@ -9,7 +9,7 @@
 //! that type `0xFF` with length zero (`0xFF 0x00`) starts the closing
 //! handshake.
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use oneport_rfc6455::Utf8Bytes;
 
 use crate::{Config, Error};
@@ -48,6 +48,21 @@ pub enum Frame {
     /// A text message, validated as UTF-8 once, here.
     Text(Utf8Bytes),
     /// The peer started (or answered) the closing handshake with `0xFF 0x00`.
+    Close,
+}
+
+/// What [`Decoder::decode_part`] gives: a text frame in pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FramePart {
+    /// The next bytes of a text frame, ending on a character boundary
+    /// (UTF-8 checked as they come); `fin` on the last.
+    Text {
+        /// The bytes.
+        data: Bytes,
+        /// Whether the frame ends here.
+        fin: bool,
+    },
+    /// The closing frame, `0xFF 0x00`.
     Close,
 }
 
@@ -104,6 +119,8 @@ enum State {
     },
     /// Discarding the rest of a length-prefixed frame's payload.
     SkipLength { remaining: usize },
+    /// Inside a `0x00` text frame given out in parts; `sent` bytes so far.
+    TextParts { sent: u64 },
     /// `0xFF 0x00` was received; everything after it is discarded.
     Closed,
     /// An error was reported.
@@ -188,6 +205,8 @@ impl Decoder {
                         Err(_) => self.fail(Error::InvalidUtf8),
                     };
                 }
+                // A text frame begun in parts and left: the rest goes.
+                State::TextParts { .. } => self.state = State::SkipSentinel { seen: 0 },
                 State::SkipSentinel { seen } => {
                     let found = buf.iter().position(|&b| b == SENTINEL);
                     let taken = found.unwrap_or(buf.len());
@@ -275,9 +294,90 @@ impl Decoder {
         }
     }
 
-    fn fail(&mut self, err: Error) -> Result<Option<Frame>, Error> {
+    fn fail<T>(&mut self, err: Error) -> Result<Option<T>, Error> {
         self.state = State::Failed;
         Err(err)
+    }
+
+    /// As [`decode`](Decoder::decode), but a text frame comes in
+    /// [`FramePart::Text`] pieces as its bytes arrive, so memory holds one
+    /// read whatever the frame's size. `limit` bounds the frame (`None`:
+    /// any size) in place of [`Config::max_frame_size`]. A frame begun
+    /// with `decode` goes on in parts; one left unfinished in parts is
+    /// skipped by a later `decode`.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Decoder::decode); [`Error::InvalidUtf8`] at the first
+    /// byte that cannot be part of valid UTF-8.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use oneport_hybi00::{Config, Decoder, FramePart};
+    ///
+    /// let mut decoder = Decoder::new(&Config::default());
+    /// let mut buf = BytesMut::from(&b"\x00caf\xC3"[..]);
+    /// // The character cut by the read waits for its last byte.
+    /// assert_eq!(decoder.decode_part(&mut buf, None)?, Some(FramePart::Text { data: "caf".into(), fin: false }));
+    /// buf.extend_from_slice(b"\xA9!\xFF");
+    /// assert_eq!(decoder.decode_part(&mut buf, None)?, Some(FramePart::Text { data: "\u{e9}!".into(), fin: true }));
+    /// # Ok::<(), oneport_hybi00::Error>(())
+    /// ```
+    pub fn decode_part(
+        &mut self,
+        buf: &mut BytesMut,
+        limit: Option<u64>,
+    ) -> Result<Option<FramePart>, Error> {
+        loop {
+            let sent = match self.state {
+                State::TextParts { sent } => sent,
+                // A text frame begun whole goes on in parts.
+                State::Text { .. } => 0,
+                State::Type if buf.first() == Some(&TEXT) => {
+                    buf.advance(1);
+                    self.state = State::TextParts { sent: 0 };
+                    continue;
+                }
+                // Anything else as `decode` takes it: the closing frame,
+                // frames of other types skipped.
+                _ => {
+                    return Ok(self.decode(buf)?.map(|frame| match frame {
+                        Frame::Close => FramePart::Close,
+                        Frame::Text(t) => FramePart::Text {
+                            data: t.into_bytes(),
+                            fin: true,
+                        },
+                    }));
+                }
+            };
+            let end = buf.iter().position(|&b| b == SENTINEL);
+            let upto = end.unwrap_or(buf.len());
+            let valid = match std::str::from_utf8(&buf[..upto]) {
+                Ok(_) => upto,
+                // Cut inside a character by the read: wait for the rest.
+                Err(e) if e.error_len().is_none() && end.is_none() => e.valid_up_to(),
+                Err(_) => return self.fail(Error::InvalidUtf8),
+            };
+            let total = sent.saturating_add(valid as u64);
+            if let Some(max) = limit {
+                if total > max {
+                    let size = usize::try_from(total).unwrap_or(usize::MAX);
+                    let max = usize::try_from(max).unwrap_or(usize::MAX);
+                    return self.fail(Error::FrameTooLarge { size, max });
+                }
+            }
+            let data = buf.split_to(valid).freeze();
+            if end.is_some() {
+                buf.advance(1);
+                self.state = State::Type;
+                return Ok(Some(FramePart::Text { data, fin: true }));
+            }
+            self.state = State::TextParts { sent: total };
+            if data.is_empty() {
+                return Ok(None);
+            }
+            return Ok(Some(FramePart::Text { data, fin: false }));
+        }
     }
 }
 

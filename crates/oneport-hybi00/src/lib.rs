@@ -86,7 +86,9 @@ pub use config::{
     DEFAULT_WRITE_TIMEOUT,
 };
 pub use error::Error;
-pub use frame::{Decoder, EncodedText, Frame, MAX_LENGTH_BYTES, encode_close, encode_text};
+pub use frame::{
+    Decoder, EncodedText, Frame, FramePart, MAX_LENGTH_BYTES, encode_close, encode_text,
+};
 pub use handshake::{HandshakeError, Scheme, is_hybi00_request};
 /// The message model, shared with RFC 6455 so that one handler serves both.
 pub use oneport_rfc6455::{CloseCode, CloseFrame, Message, Utf8Bytes};

@@ -143,3 +143,56 @@ proptest! {
         }
     }
 }
+
+/// A text frame taken in parts: every split gives the same text, each part
+/// ends on a character boundary, an invalid byte fails at once, and the
+/// caller's limit replaces the frame size limit.
+#[test]
+fn text_frames_in_parts() {
+    use oneport_hybi00::FramePart;
+    let text = "caf\u{e9} \u{1f600} \u{4e2d}\u{6587} ".repeat(5);
+    let mut wire = vec![0x00];
+    wire.extend_from_slice(text.as_bytes());
+    wire.push(0xFF);
+    wire.extend_from_slice(b"\xFF\x00");
+    for cut in 0..wire.len() {
+        let mut d = Decoder::new(&Config::default());
+        let mut buf = BytesMut::from(&wire[..cut]);
+        let (mut got, mut closed) = (String::new(), false);
+        for step in 0..2 {
+            if step == 1 {
+                buf.extend_from_slice(&wire[cut..]);
+            }
+            while let Some(p) = d.decode_part(&mut buf, None).unwrap() {
+                match p {
+                    FramePart::Text { data, .. } => {
+                        got.push_str(std::str::from_utf8(&data).expect("whole characters"));
+                    }
+                    FramePart::Close => closed = true,
+                }
+            }
+        }
+        assert_eq!(got, text, "cut at {cut}");
+        assert!(closed);
+    }
+    // Invalid in the middle: fails before the frame ends.
+    let mut d = Decoder::new(&Config::default());
+    let mut buf = BytesMut::from(&b"\x00fine \xC3\x28 and more"[..]);
+    let first = d.decode_part(&mut buf, None);
+    assert!(
+        matches!(first, Err(oneport_hybi00::Error::InvalidUtf8)),
+        "{first:?}"
+    );
+    // Past the frame size limit, fine in parts; the caller's limit holds.
+    let config = Config::default().max_frame_size(10);
+    let mut d = Decoder::new(&config);
+    let mut buf = BytesMut::from(&b"\x00twenty bytes of text\xFF"[..]);
+    let mut n = 0;
+    while let Some(FramePart::Text { data, .. }) = d.decode_part(&mut buf, None).unwrap() {
+        n += data.len();
+    }
+    assert_eq!(n, 20);
+    let mut d = Decoder::new(&config);
+    let mut buf = BytesMut::from(&b"\x00twenty bytes of text\xFF"[..]);
+    assert!(d.decode_part(&mut buf, Some(15)).is_err());
+}

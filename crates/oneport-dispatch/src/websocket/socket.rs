@@ -81,8 +81,7 @@ impl<S: Transport> Inner<S> {
         }
     }
 
-    /// The next part of a data message. A hybi-00 text frame comes whole,
-    /// as one part: the draft's frames are read whole.
+    /// The next part of a data message (on hybi-00, of a text frame).
     fn poll_recv_part(
         &mut self,
         cx: &mut Context<'_>,
@@ -92,15 +91,15 @@ impl<S: Transport> Inner<S> {
             Inner::Rfc6455(ws) => ws
                 .poll_recv_part(cx, limit)
                 .map(|m| m.map(|r| r.map_err(rfc6455_err))),
-            Inner::Hybi00(ws) => ws.poll_recv(cx).map(|m| {
+            Inner::Hybi00(ws) => ws.poll_recv_part(cx, limit).map(|m| {
                 m.map(|r| {
-                    r.map_err(hybi00_err).map(|msg| match msg {
-                        Message::Text(t) => Part::Data {
+                    r.map_err(hybi00_err).map(|part| match part {
+                        oneport_hybi00::FramePart::Text { data, fin } => Part::Data {
                             text: true,
-                            data: t.into_bytes(),
-                            fin: true,
+                            data,
+                            fin,
                         },
-                        other => Part::Control(other),
+                        oneport_hybi00::FramePart::Close => Part::Control(Message::Close(None)),
                     })
                 })
             }),
@@ -712,12 +711,13 @@ impl<S: Transport> WebSocket<S> {
     /// one read in memory: see [`MessageStream`]. The limit is the
     /// connection's `max_streamed_message_size` (1 GiB by default; 1009
     /// past it). Pings are answered meanwhile; `None` once the connection
-    /// is closed. Cancel-safe. On hybi-00 a text frame comes as one chunk:
-    /// the draft's frames are read whole.
+    /// is closed. Cancel-safe. On hybi-00 a text frame streams the same
+    /// way (its chunks end on character boundaries).
     pub async fn recv_stream(&mut self) -> Option<Result<MessageStream<'_, S>, Error>> {
         let limit = match &self.conn.as_deref()?.inner {
             Inner::Rfc6455(ws) => ws.config().max_streamed_message_size,
-            Inner::Hybi00(_) => None,
+            // The draft's config has no streamed limit: the RFC 6455 default.
+            Inner::Hybi00(_) => Some(oneport_rfc6455::DEFAULT_MAX_STREAMED_MESSAGE_SIZE),
         };
         self.recv_stream_with(limit).await
     }
