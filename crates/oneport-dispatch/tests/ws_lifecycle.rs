@@ -963,3 +963,49 @@ async fn a_large_hybi00_text_frame_streams_in_chunks() {
     })
     .await;
 }
+
+/// `send_reader` sends what an `AsyncRead` gives as fragments of the size
+/// asked.
+#[tokio::test]
+async fn send_reader_sends_a_reader_as_fragments() {
+    async fn from_reader(mut ws: WebSocket, _req: http::request::Parts) {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 256) as u8).collect();
+        let reader = std::io::Cursor::new(data);
+        ws.send_reader(oneport_dispatch::MessageKind::Binary, reader, 30_000)
+            .await
+            .expect("sent");
+    }
+    run(async {
+        let s = start(filter("^/ws$", websocket(from_reader))).await;
+        let mut io = TcpStream::connect(s.addr).await.unwrap();
+        let (head, rest) = handshake(&mut io, format!("{RFC6455_UPGRADE}\r\n").as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        // The frames as sent: 30 000-byte fragments, the last with FIN.
+        let mut buf = rest;
+        let mut sizes = Vec::new();
+        loop {
+            if let Some((h, n)) = oneport_rfc6455::FrameHeader::parse(&buf).unwrap() {
+                let len = h.payload_len as usize;
+                if buf.len() >= n + len {
+                    let _ = buf.split_to(n + len);
+                    sizes.push((len, h.fin));
+                    if h.fin {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            assert!(io.read_buf(&mut buf).await.unwrap() > 0, "eof");
+        }
+        assert_eq!(
+            sizes,
+            [
+                (30_000, false),
+                (30_000, false),
+                (30_000, false),
+                (10_000, true)
+            ]
+        );
+    })
+    .await;
+}
