@@ -30,7 +30,13 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize, name: &str) -> T {
 
 /// A masked binary frame from the client with `size` bytes of payload.
 fn client_frame(size: usize) -> Vec<u8> {
-    let mut f = vec![0x82u8];
+    client_frame_of(size, false)
+}
+
+/// A masked frame of `size` bytes: binary (bytes 0..=255 repeating) or
+/// text (ASCII letters, so the server's UTF-8 check runs on every byte).
+fn client_frame_of(size: usize, text: bool) -> Vec<u8> {
+    let mut f = vec![if text { 0x81u8 } else { 0x82u8 }];
     match size {
         0..=125 => f.push(0x80 | size as u8),
         126..=65535 => {
@@ -44,7 +50,8 @@ fn client_frame(size: usize) -> Vec<u8> {
     }
     let key = [0x12u8, 0x34, 0x56, 0x78];
     f.extend_from_slice(&key);
-    f.extend((0..size).map(|i| (i as u8) ^ key[i % 4]));
+    let byte = |i: usize| if text { b'a' + (i % 26) as u8 } else { i as u8 };
+    f.extend((0..size).map(|i| byte(i) ^ key[i % 4]));
     f
 }
 
@@ -78,9 +85,9 @@ async fn ws_connect(addr: &str) -> TcpStream {
     s
 }
 
-async fn ws_conn(addr: String, msgs: usize, size: usize, batch: usize) {
+async fn ws_conn(addr: String, msgs: usize, size: usize, batch: usize, text: bool) {
     let mut s = ws_connect(&addr).await;
-    let frame = client_frame(size);
+    let frame = client_frame_of(size, text);
     let out: Vec<u8> = frame.repeat(batch);
     let want = echo_len(size) * batch;
     let mut buf = vec![0u8; want.max(64 * 1024)];
@@ -166,7 +173,8 @@ async fn main() {
                     arg(&args, 5, "SIZE"),
                     arg(&args, 6, "BATCH"),
                 );
-                on_each_conn(conns, || ws_conn(addr.clone(), msgs, size, batch)).await;
+                let text = args.get(7).map(String::as_str) == Some("text");
+                on_each_conn(conns, || ws_conn(addr.clone(), msgs, size, batch, text)).await;
                 let total = conns * msgs;
                 let secs = start.elapsed().as_secs_f64();
                 println!(
@@ -207,7 +215,7 @@ async fn main() {
                 );
             }
             _ => {
-                eprintln!("usage: load ws|http|idle HOST:PORT CONNS ...");
+                eprintln!("usage: load ws HOST:PORT CONNS MESSAGES SIZE BATCH [text] | http HOST:PORT CONNS REQUESTS PIPELINE | idle HOST:PORT CONNS PID");
                 std::process::exit(2);
             }
         }
