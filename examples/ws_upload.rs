@@ -7,8 +7,9 @@
 //! On `/upload` each binary message a client sends is written into a new
 //! file under `--dir` as its bytes arrive (`recv_stream`: the message is
 //! never held whole, so there is no size limit), then answered with a text
-//! message `{"bytes": N, "sha256": "HEX"}` and a `"file"` naming where it
-//! went. A text message is answered with `{"error": ...}`. The first line
+//! message `{"bytes": N, "sha256": "HEX"}`; the file is
+//! `upload-RUN-N.bin`, numbered in arrival order. A text message is
+//! answered with `{"error": ...}`. The first line
 //! on standard output is `listening on ADDR`.
 
 use std::path::PathBuf;
@@ -69,9 +70,7 @@ async fn upload(mut ws: WebSocket, _req: http::request::Parts, uploads: Arc<Uplo
         } else {
             let path = uploads.path();
             match store(&mut stream, &path).await {
-                Ok((bytes, sha256)) => {
-                    json!({"bytes": bytes, "sha256": sha256, "file": path.display().to_string()})
-                }
+                Ok((bytes, sha256)) => json!({"bytes": bytes, "sha256": sha256}),
                 Err(why) => {
                     let _ = tokio::fs::remove_file(&path).await;
                     json!({"error": why})

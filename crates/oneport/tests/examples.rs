@@ -702,6 +702,7 @@ async fn ws_upload_streams_each_binary_message_to_a_file_of_any_size() {
     use sha2::{Digest, Sha256};
     bounded(async {
         let dir = std::env::temp_dir().join(format!("oneport-uploads-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         let ex = start(
             "ws_upload",
             &["--addr", "127.0.0.1:0", "--dir", dir.to_str().unwrap()],
@@ -730,11 +731,20 @@ async fn ws_upload_streams_each_binary_message_to_a_file_of_any_size() {
             }
             other => panic!("{other:?}"),
         };
-        assert_eq!(answer["bytes"], size as u64, "{answer}");
-        assert_eq!(answer["sha256"], want.as_str(), "{answer}");
-        let file = std::path::PathBuf::from(answer["file"].as_str().unwrap());
-        assert!(file.starts_with(&dir), "{file:?}");
-        assert_eq!(std::fs::metadata(&file).unwrap().len(), size as u64);
+        assert_eq!(
+            answer,
+            serde_json::json!({"bytes": size as u64, "sha256": want})
+        );
+        // The files under DIR.
+        let files = || -> Vec<std::path::PathBuf> {
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect()
+        };
+        let first = files();
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert_eq!(std::fs::metadata(&first[0]).unwrap().len(), size as u64);
         // A second message is a second file; text is refused.
         ws.send(Message::binary(&b"small"[..])).await.unwrap();
         let second = match ws.recv().await {
@@ -744,11 +754,10 @@ async fn ws_upload_streams_each_binary_message_to_a_file_of_any_size() {
             other => panic!("{other:?}"),
         };
         assert_eq!(second["bytes"], 5);
-        assert_ne!(second["file"], answer["file"]);
-        assert_eq!(
-            std::fs::read(second["file"].as_str().unwrap()).unwrap(),
-            b"small"
-        );
+        let both = files();
+        assert_eq!(both.len(), 2, "a second file: {both:?}");
+        let new: Vec<_> = both.iter().filter(|p| !first.contains(p)).collect();
+        assert_eq!(std::fs::read(new[0]).unwrap(), b"small");
         ws.send(Message::text("not a file")).await.unwrap();
         match ws.recv().await {
             Some(Ok(Message::Text(t))) => assert!(t.as_str().contains("error"), "{t}"),
