@@ -441,19 +441,44 @@ impl Connection {
         }
     }
 
+    /// The frame whose payload is arriving, or the next one whose header
+    /// is whole in `buf` (checked and consumed); `None` until there is one.
+    fn current_frame(&mut self, buf: &mut BytesMut) -> Result<Option<InFrame>, Error> {
+        if let Some(frame) = self.frame.take() {
+            return Ok(Some(frame));
+        }
+        let allowed = if self.deflate.is_some() { RSV1 } else { 0 };
+        let Some((header, n)) = FrameHeader::parse_with_rsv(buf, allowed)? else {
+            return Ok(None);
+        };
+        let frame = self.start_frame(header)?;
+        buf.advance(n);
+        Ok(Some(frame))
+    }
+
+    /// Unmasks in place the payload bytes of `frame` that arrived since
+    /// the last call (at the front of `buf`), checking them as UTF-8 if
+    /// they are uncompressed text; `frame.done` then covers them. The mask
+    /// offset counts the bytes already taken off (`frame.taken`).
+    fn unmask_arrived(&mut self, frame: &mut InFrame, buf: &mut BytesMut) -> Result<(), Error> {
+        let avail = buf.len().min(frame.len - frame.taken);
+        if avail > frame.done {
+            let fresh = buf.get_mut(frame.done..avail).unwrap_or_default();
+            if let Some(key) = frame.header.mask {
+                apply_mask(fresh, key, frame.taken + frame.done);
+            }
+            if frame.text && !frame.compressed {
+                self.utf8.feed(fresh).map_err(|_| Error::Utf8)?;
+            }
+            frame.done = avail;
+        }
+        Ok(())
+    }
+
     fn receive_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, Error> {
         loop {
-            let mut frame = match self.frame.take() {
-                Some(frame) => frame,
-                None => {
-                    let allowed = if self.deflate.is_some() { RSV1 } else { 0 };
-                    let Some((header, n)) = FrameHeader::parse_with_rsv(buf, allowed)? else {
-                        return Ok(None);
-                    };
-                    let frame = self.start_frame(header)?;
-                    buf.advance(n);
-                    frame
-                }
+            let Some(mut frame) = self.current_frame(buf)? else {
+                return Ok(None);
             };
             if frame.compressed {
                 if self.inflate_frame(&mut frame, buf)? {
@@ -465,17 +490,7 @@ impl Connection {
                 }
                 continue;
             }
-            let avail = buf.len().min(frame.len);
-            if avail > frame.done {
-                let fresh = buf.get_mut(frame.done..avail).unwrap_or_default();
-                if let Some(key) = frame.header.mask {
-                    apply_mask(fresh, key, frame.done);
-                }
-                if frame.text {
-                    self.utf8.feed(fresh).map_err(|_| Error::Utf8)?;
-                }
-                frame.done = avail;
-            }
+            self.unmask_arrived(&mut frame, buf)?;
             if frame.done < frame.len {
                 self.frame = Some(frame);
                 return Ok(None);

@@ -11,8 +11,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::{Connection, InFrame, Partial};
 use crate::error::{CapacityError, Error, ProtocolError};
-use crate::frame::{FrameHeader, OpCode, RSV1};
-use crate::mask::apply_mask;
+use crate::frame::{OpCode, RSV1};
 use crate::message::Message;
 
 /// The most bytes one part of a compressed message inflates to: what a
@@ -95,21 +94,14 @@ impl Connection {
             }
         }
         loop {
-            let mut frame = match self.frame.take() {
-                Some(frame) => frame,
-                None => {
-                    let allowed = if self.deflate.is_some() { RSV1 } else { 0 };
-                    let Some((header, n)) = FrameHeader::parse_with_rsv(buf, allowed)? else {
-                        return Ok(None);
-                    };
-                    let frame = self.start_frame(header)?;
-                    buf.advance(n);
-                    if matches!(frame.header.opcode, OpCode::Text | OpCode::Binary) {
-                        self.parted = Some(0);
-                    }
-                    frame
-                }
+            let Some(mut frame) = self.current_frame(buf)? else {
+                return Ok(None);
             };
+            // A message's first frame starts its count.
+            if self.parted.is_none() && matches!(frame.header.opcode, OpCode::Text | OpCode::Binary)
+            {
+                self.parted = Some(0);
+            }
             if frame.header.opcode.is_control() {
                 return Ok(self.control(frame, buf)?.map(Part::Control));
             }
@@ -131,17 +123,7 @@ impl Connection {
                 }
                 (Bytes::from(data), frame_over, fin)
             } else {
-                let avail = buf.len().min(frame.len - frame.taken);
-                if avail > frame.done {
-                    let fresh = buf.get_mut(frame.done..avail).unwrap_or_default();
-                    if let Some(key) = frame.header.mask {
-                        apply_mask(fresh, key, frame.taken + frame.done);
-                    }
-                    if text {
-                        self.utf8.feed(fresh).map_err(|_| Error::Utf8)?;
-                    }
-                    frame.done = avail;
-                }
+                self.unmask_arrived(&mut frame, buf)?;
                 let taken = std::mem::take(&mut frame.done);
                 frame.taken += taken;
                 let frame_over = frame.taken == frame.len;
@@ -236,14 +218,7 @@ impl Connection {
         frame: &mut InFrame,
         buf: &mut BytesMut,
     ) -> Result<(Vec<u8>, bool), Error> {
-        let avail = buf.len().min(frame.len - frame.taken);
-        if avail > frame.done {
-            let fresh = buf.get_mut(frame.done..avail).unwrap_or_default();
-            if let Some(key) = frame.header.mask {
-                apply_mask(fresh, key, frame.taken + frame.done);
-            }
-            frame.done = avail;
-        }
+        self.unmask_arrived(frame, buf)?;
         let Some(codec) = self.deflate.as_deref_mut() else {
             return Err(ProtocolError::ReservedBits(RSV1).into());
         };
@@ -265,14 +240,7 @@ impl Connection {
         mut frame: InFrame,
         buf: &mut BytesMut,
     ) -> Result<Option<Message>, Error> {
-        let avail = buf.len().min(frame.len);
-        if avail > frame.done {
-            let fresh = buf.get_mut(frame.done..avail).unwrap_or_default();
-            if let Some(key) = frame.header.mask {
-                apply_mask(fresh, key, frame.done);
-            }
-            frame.done = avail;
-        }
+        self.unmask_arrived(&mut frame, buf)?;
         if frame.done < frame.len {
             self.frame = Some(frame);
             return Ok(None);
