@@ -113,6 +113,13 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) limits: Limits,
+    /// `limits` with no body limit, which request heads are parsed with:
+    /// the body's size is left to the server, which knows only after
+    /// routing whether the body is read whole (`limits.max_body_bytes`)
+    /// or streamed under a route's own limit
+    /// ([`streamed_body`](crate::streamed_body)). Kept beside `limits`
+    /// rather than made per request.
+    pub(crate) head_limits: Limits,
     pub(crate) header_read_timeout: Duration,
     pub(crate) keep_alive_timeout: Duration,
     pub(crate) body_read_timeout: Duration,
@@ -123,20 +130,11 @@ pub(crate) struct Config {
     pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
 
-impl Config {
-    /// The limits request heads are parsed with: the body's size is left
-    /// to the server, which knows only after routing whether the body is
-    /// read whole (`limits.max_body_bytes`) or streamed under a route's own
-    /// limit ([`streamed_body`](crate::streamed_body)).
-    pub(crate) fn head_limits(&self) -> Limits {
-        self.limits.clone().max_body_bytes(u64::MAX)
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
             limits: Limits::default(),
+            head_limits: Limits::default().max_body_bytes(u64::MAX),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
@@ -183,6 +181,7 @@ impl Builder {
     ///
     /// Default is [`Limits::default()`].
     pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.config.head_limits = limits.clone().max_body_bytes(u64::MAX);
         self.config.limits = limits;
         self
     }

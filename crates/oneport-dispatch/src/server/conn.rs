@@ -155,7 +155,7 @@ impl<T: Io> Conn<'_, T> {
         let mut deadline = None;
         loop {
             if !self.buf.is_empty() {
-                match oneport_http1::parse_request(&self.buf, &self.config.head_limits()) {
+                match oneport_http1::parse_request(&self.buf, &self.config.head_limits) {
                     Ok(Some((head, n))) => {
                         self.buf.advance(n);
                         return Ok(ReadHead::Head(Box::new(head)));
