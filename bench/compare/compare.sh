@@ -43,6 +43,9 @@ else
 fi
 
 tick=$(getconf CLK_TCK)
+# Each contestant's load-generator output, for rows that read more than CPU.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # start NAME -> sets $addr and $pid
@@ -65,7 +68,7 @@ measure() {
     start "$name" || { echo "-"; return; }
     local before after
     before=$(cpu_of "$pid")
-    if ! taskset -c 1 "$load" "${@/ADDR/$addr}" >/dev/null 2>&1; then
+    if ! taskset -c 1 "$load" "${@/ADDR/$addr}" >>"$logs/$name" 2>&1; then
       kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
       echo "-"; return
     fi
@@ -114,6 +117,37 @@ row() {
   printf ' %s |\n' "$ratio"
 }
 
+# sse_rows SUBSCRIBERS EVENTS RATE: two rows from the same runs, server
+# CPU per delivered event and the median of the runs' p99 delivery latency.
+# Only the contestants with an event stream (oneport, axum) take part.
+sse_rows() {
+  local subs=$1 events=$2 rate=$3
+  local cpu=() p99=() best_cpu="" best_p99="" our_cpu="-" our_p99="-"
+  for name in "${names[@]}"; do
+    local v="-" l="-"
+    if [ "$name" = oneport ] || [ "$name" = axum ]; then
+      : > "$logs/$name"
+      v=$(measure "$name" "$((subs * events))" sse ADDR "$subs" "$events" "$rate")
+      l=$(sed -n 's/.*delivered \([0-9]*\) of \1, .* p99 \([0-9.]*\) ms/\2/p' "$logs/$name" \
+        | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR + 1) / 2)]; else print "-"}')
+    fi
+    cpu+=("$v"); p99+=("$l")
+    if [ "$name" = oneport ]; then
+      our_cpu=$v; our_p99=$l
+    else
+      [ "$v" != "-" ] && best_cpu=$v
+      [ "$l" != "-" ] && best_p99=$l
+    fi
+  done
+  local r1="-" r2="-"
+  [ -n "$best_cpu" ] && [ "$our_cpu" != "-" ] && r1=$(awk -v a="$our_cpu" -v b="$best_cpu" 'BEGIN {printf "%.2f", a / b}')
+  [ -n "$best_p99" ] && [ "$our_p99" != "-" ] && r2=$(awk -v a="$our_p99" -v b="$best_p99" 'BEGIN {printf "%.2f", a / b}')
+  printf '| SSE fan-out, %s subscribers, %s events/s: server CPU per delivery (µs) |' "$subs" "$rate"
+  printf ' %s |' "${cpu[@]}"; printf ' %s |\n' "$r1"
+  printf '| SSE fan-out, the same runs: p99 delivery latency (ms), every event delivered |'
+  printf ' %s |' "${p99[@]}"; printf ' %s |\n' "$r2"
+}
+
 printf '| workload |'; printf ' %s |' "${names[@]}"; printf ' oneport / best peer |\n'
 printf '|---|'; for _ in "${names[@]}"; do printf -- '---|'; done; printf -- '---|\n'
 row "WS echo 64 B, 100 conns, 1 in flight (µs/msg)" ws 100000 ws ADDR 100 1000 64 1
@@ -124,3 +158,4 @@ row "WS echo 16 KiB text, 100 conns (µs/msg)" ws 60000 ws ADDR 100 600 16384 1 
 row "WS echo 1 MiB text, 20 conns (µs/msg)" ws 1200 ws ADDR 20 60 1048576 1 text
 row "HTTP /plaintext, 64 conns, 16 pipelined (µs/req)" http 640000 http ADDR 64 10000 16
 row "idle WebSocket, server RSS per connection (B)" idle 0
+sse_rows 1000 200 20

@@ -5,10 +5,17 @@
 //! load ws   HOST:PORT CONNS MESSAGES SIZE BATCH   # echo: BATCH frames per write, wait for BATCH echoes
 //! load http HOST:PORT CONNS REQUESTS PIPELINE     # GET /plaintext, PIPELINE requests per write
 //! load idle HOST:PORT CONNS PID                   # open CONNS WebSockets, one echo each, print PID's RSS growth per connection
+//! load sse  HOST:PORT CONNS EVENTS RATE           # CONNS subscribers on GET /events; EVENTS publishes, RATE per second
 //! ```
 //!
 //! `MESSAGES` and `REQUESTS` are per connection. Prints one line of results;
 //! exits non-zero if any answer is wrong or missing.
+//!
+//! In `sse` mode each publish (`POST /publish?id=N`, one keep-alive
+//! connection, one at a time) carries the load generator's own clock in
+//! nanoseconds as its data; every subscriber reads the event stream and
+//! takes the delivery latency against the same clock. Every subscriber must
+//! receive every event, in order, or the run fails.
 
 use std::time::{Duration, Instant};
 
@@ -135,6 +142,103 @@ async fn http_conn(addr: String, reqs: usize, pipeline: usize) {
     }
 }
 
+/// Nanoseconds since the load generator started: the clock both the
+/// publisher and the subscribers read.
+fn now_ns(origin: Instant) -> u64 {
+    origin.elapsed().as_nanos() as u64
+}
+
+/// Subscribes to `/events`; returns once the response head has arrived.
+async fn sse_subscribe(addr: &str) -> (TcpStream, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
+        .await
+        .expect("write subscribe");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).await.expect("read head");
+        assert!(n > 0, "closed before the event-stream head");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            assert!(
+                buf.starts_with(b"HTTP/1.1 200"),
+                "no 200: {}",
+                String::from_utf8_lossy(&buf)
+            );
+            let rest = buf.split_off(i + 4);
+            return (s, rest);
+        }
+    }
+}
+
+/// Reads `events` events from one subscription and returns their latencies
+/// in nanoseconds. The body may be chunked (axum) or close-delimited
+/// (oneport): only `data:` lines are looked at, and a chunk-size line never
+/// starts with `data:`.
+async fn sse_read(mut s: TcpStream, mut buf: Vec<u8>, events: usize, origin: Instant) -> Vec<u64> {
+    let mut lat = Vec::with_capacity(events);
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut from = 0;
+    while lat.len() < events {
+        while let Some(i) = buf[from..].iter().position(|&b| b == b'\n') {
+            let line = &buf[from..from + i];
+            from += i + 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if let Some(v) = line.strip_prefix(b"data:") {
+                let v = std::str::from_utf8(v).expect("utf-8 data").trim();
+                let sent: u64 = v.parse().expect("a clock reading as data");
+                lat.push(now_ns(origin).saturating_sub(sent));
+            }
+        }
+        buf.drain(..from);
+        from = 0;
+        if lat.len() >= events {
+            break;
+        }
+        let n = s.read(&mut chunk).await.expect("read events");
+        assert!(n > 0, "event stream ended after {} events", lat.len());
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(lat.len(), events, "more events than published");
+    lat
+}
+
+/// Publishes `events` events, `rate` per second, on one keep-alive
+/// connection, each answered `204` before the next.
+async fn sse_publish(addr: &str, events: usize, rate: u64, origin: Instant) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate.max(1)));
+    let mut buf = [0u8; 1024];
+    for id in 1..=events {
+        tick.tick().await;
+        let body = now_ns(origin).to_string();
+        let req = format!(
+            "POST /publish?id={id} HTTP/1.1\r\nHost: bench\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.expect("write publish");
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).await.expect("read publish answer");
+            assert!(n > 0, "closed while publishing");
+            head.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 204") || head.starts_with(b"HTTP/1.1 200"),
+            "publish refused: {}",
+            String::from_utf8_lossy(&head)
+        );
+    }
+}
+
+/// The value at quantile `q` of sorted `v`.
+fn quantile(v: &[u64], q: f64) -> u64 {
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
 /// Runs `conns` connections at once, each its own task, to the end.
 async fn on_each_conn<F, Fut>(conns: usize, conn: F)
 where
@@ -214,8 +318,36 @@ async fn main() {
                     after.saturating_sub(before) as f64 * 1024.0 / conns as f64
                 );
             }
+            "sse" => {
+                let (events, rate): (usize, u64) = (arg(&args, 4, "EVENTS"), arg(&args, 5, "RATE"));
+                let origin = Instant::now();
+                let mut subs = Vec::with_capacity(conns);
+                for _ in 0..conns {
+                    subs.push(sse_subscribe(&addr).await);
+                }
+                // Every server has subscribed by the time its head is out,
+                // or just after: a moment for the last one to register.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let readers: Vec<_> = subs
+                    .into_iter()
+                    .map(|(s, rest)| tokio::spawn(sse_read(s, rest, events, origin)))
+                    .collect();
+                sse_publish(&addr, events, rate, origin).await;
+                let mut lat = Vec::with_capacity(conns * events);
+                for r in readers {
+                    lat.extend(r.await.expect("subscriber task"));
+                }
+                lat.sort_unstable();
+                println!(
+                    "sse: {conns} subscribers x {events} events at {rate}/s: delivered {} of {}, latency p50 {:.3} ms, p99 {:.3} ms",
+                    lat.len(),
+                    conns * events,
+                    quantile(&lat, 0.5) as f64 / 1e6,
+                    quantile(&lat, 0.99) as f64 / 1e6
+                );
+            }
             _ => {
-                eprintln!("usage: load ws HOST:PORT CONNS MESSAGES SIZE BATCH [text] | http HOST:PORT CONNS REQUESTS PIPELINE | idle HOST:PORT CONNS PID");
+                eprintln!("usage: load ws HOST:PORT CONNS MESSAGES SIZE BATCH [text] | http HOST:PORT CONNS REQUESTS PIPELINE | idle HOST:PORT CONNS PID | sse HOST:PORT CONNS EVENTS RATE");
                 std::process::exit(2);
             }
         }
