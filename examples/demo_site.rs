@@ -26,13 +26,17 @@ pub(crate) fn site(hub: TopicHub) -> impl Dispatcher {
         // Node's `ws` and Python's `websockets` offer it.
         Box::new(filter(
             "^/ws$",
-            websocket(echo).options(WsOptions::default().deflate(DeflateConfig::default())),
+            // The upgrade request is dropped here, before the handler's
+            // future is made: that future lives as long as the connection,
+            // and an argument it takes keeps its room for all that time.
+            websocket(|ws, _req| echo(ws))
+                .options(WsOptions::default().deflate(DeflateConfig::default())),
         )),
         // The same events to a WebSocket (it declines any other request,
         // which the event stream below then takes).
         Box::new(filter(
             "^/events$",
-            websocket(move |ws: WebSocket, req| follow(ws, req, follow_hub.clone())),
+            websocket(move |ws: WebSocket, _req| follow(ws, follow_hub.clone())),
         )),
         Box::new(filter(
             "^/events$",
@@ -65,10 +69,7 @@ fn plaintext() -> Response {
 
 /// Echoes every text and binary message; pings are answered by the socket
 /// itself and a close is completed by it.
-async fn echo(mut ws: WebSocket, req: http::request::Parts) {
-    // This handler has no use for the upgrade request. Dropping it frees
-    // its headers now rather than when the connection ends.
-    drop(req);
+async fn echo(mut ws: WebSocket) {
     while let Some(Ok(msg)) = ws.recv().await {
         // Queued, not written: the next `recv` writes every echo of one
         // read together before it waits (and the socket writes what is
@@ -82,8 +83,7 @@ async fn echo(mut ws: WebSocket, req: http::request::Parts) {
 /// Sends every event published from now on to the socket as a text
 /// message of its data; what the peer sends is read (so that pings are
 /// answered and a close completed) and otherwise ignored.
-async fn follow(ws: WebSocket, req: http::request::Parts, hub: TopicHub) {
-    drop(req);
+async fn follow(ws: WebSocket, hub: TopicHub) {
     let (mut rx, mut tx) = ws.split();
     let mut sub = hub.ws_subscriber();
     sub.join(EVENTS).await;

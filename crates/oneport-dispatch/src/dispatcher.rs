@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use crate::stream::{Security, ServerStream};
 use bytes::{Bytes, BytesMut};
-use tokio::sync::watch;
 
 use crate::Body;
+pub use crate::shutdown::Shutdown;
 
 /// A request as dispatchers see it: the head, and the whole body (read by
 /// the server up to [`Limits::max_body_bytes`](oneport_http1::Limits)).
@@ -152,48 +152,6 @@ impl Context {
     /// The server's shutdown signal, for long-lived work.
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
-    }
-}
-
-/// A signal that fires once when the server begins a graceful shutdown.
-#[derive(Debug, Clone)]
-pub struct Shutdown {
-    rx: Option<watch::Receiver<bool>>,
-}
-
-impl Shutdown {
-    pub(crate) fn new(rx: watch::Receiver<bool>) -> Self {
-        Self { rx: Some(rx) }
-    }
-
-    /// A signal that never fires (for connections served outside a server).
-    pub fn never() -> Self {
-        Self { rx: None }
-    }
-
-    /// Whether shutdown has begun.
-    pub fn is_shutting_down(&self) -> bool {
-        self.rx.as_ref().is_some_and(|rx| *rx.borrow())
-    }
-
-    /// [`wait`](Self::wait) as a boxed future that owns its signal: made
-    /// once and polled again and again, it registers with the signal once
-    /// rather than at every poll of a fresh `wait`. Polling it after it
-    /// completed panics, like any finished future.
-    pub(crate) fn waiter(&self) -> BoxFuture<'static, ()> {
-        let mut me = self.clone();
-        Box::pin(async move { me.wait().await })
-    }
-
-    /// Completes when shutdown begins (at once if it already has).
-    pub async fn wait(&mut self) {
-        match &mut self.rx {
-            // An error means the server is gone, which is a shutdown too.
-            Some(rx) => {
-                let _ = rx.wait_for(|v| *v).await;
-            }
-            None => std::future::pending().await,
-        }
     }
 }
 

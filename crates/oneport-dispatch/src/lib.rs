@@ -73,6 +73,7 @@ mod request_body;
 mod sequencer;
 mod server;
 mod servlet;
+mod shutdown;
 mod sse;
 mod standalone;
 mod stream;

@@ -22,13 +22,14 @@ use std::time::Duration;
 
 use oneport_http1::Limits;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 use tracing::{debug, info, warn};
 
 use self::http::serve_connection;
-use crate::dispatcher::{Context, Dispatcher, Shutdown};
+use crate::dispatcher::{Context, Dispatcher};
+use crate::shutdown::Trigger;
 use crate::stream::{Security, ServerStream};
 
 /// Serves one accepted connection on its own task: over TLS once the
@@ -268,12 +269,11 @@ impl Builder {
     pub async fn bind(&self, addr: impl ToSocketAddrs) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let (tx, _rx) = watch::channel(false);
         Ok(Server {
             listener,
             local_addr,
             config: Arc::new(self.config.clone()),
-            shutdown: Arc::new(tx),
+            shutdown: Trigger::new(),
         })
     }
 }
@@ -284,13 +284,13 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     config: Arc<Config>,
-    shutdown: Arc<watch::Sender<bool>>,
+    shutdown: Trigger,
 }
 
 /// Starts a graceful shutdown of the server it came from.
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle {
-    tx: Arc<watch::Sender<bool>>,
+    tx: Trigger,
 }
 
 impl ShutdownHandle {
@@ -299,7 +299,7 @@ impl ShutdownHandle {
     /// connections, signal upgraded connections, then return from
     /// [`Server::serve`] once all are gone or the grace period ends.
     pub fn shutdown(&self) {
-        self.tx.send_replace(true);
+        self.tx.fire();
     }
 }
 
@@ -342,7 +342,7 @@ impl Server {
         let dispatcher: Arc<dyn Dispatcher> = Arc::new(dispatcher);
         let limit = Arc::new(Semaphore::new(self.config.max_connections));
         let mut tasks = JoinSet::new();
-        let mut stop = Shutdown::new(self.shutdown.subscribe());
+        let mut stop = self.shutdown.subscribe();
         info!(addr = %self.local_addr, "listening");
         loop {
             while tasks.try_join_next().is_some() {}
@@ -369,7 +369,7 @@ impl Server {
             let cx = Context {
                 peer,
                 local: self.local_addr,
-                shutdown: Shutdown::new(self.shutdown.subscribe()),
+                shutdown: self.shutdown.subscribe(),
                 security: Security::Plain,
             };
             spawn_connection(

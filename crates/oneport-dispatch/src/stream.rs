@@ -55,11 +55,12 @@ impl ServerStream {
         self.tcp().peer_addr()
     }
 
-    /// Waits until a read would make progress: the socket is readable, or
-    /// (under TLS) decrypted bytes are already waiting. Holds no buffer.
-    pub(crate) async fn ready_to_read(&mut self) -> io::Result<()> {
+    /// Ready when a read would make progress: the socket is readable, or
+    /// (under TLS) decrypted bytes are already waiting. Holds no buffer,
+    /// and no future either: the waker goes to the socket's registration.
+    pub(crate) fn poll_ready_to_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            ServerStream::Tcp(s) => s.readable().await,
+            ServerStream::Tcp(s) => s.poll_read_ready(cx),
             #[cfg(feature = "tls")]
             ServerStream::Tls(s) => {
                 let (tcp, session) = s.get_mut();
@@ -69,9 +70,9 @@ impl ServerStream {
                     .unwrap_or(true);
                 if buffered {
                     // Bytes to hand over (or an error to report) now.
-                    return Ok(());
+                    return Poll::Ready(Ok(()));
                 }
-                tcp.readable().await
+                tcp.poll_read_ready(cx)
             }
         }
     }

@@ -4,13 +4,14 @@
 
 use std::io;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use crate::stream::ServerStream;
 use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode, Version};
 use oneport_http1::{BodyKind, BodyLength, Persistence, RequestHead};
 use tokio::io::AsyncWriteExt;
-use tokio::time::timeout;
 use tracing::{debug, info};
 
 use super::Config;
@@ -19,7 +20,7 @@ use super::intake::{self, Intake};
 use super::pool::{give_back, take_buffer};
 use super::streamed::{self, Framing, Streamed};
 use crate::body::Kind as BodyKindInner;
-use crate::dispatcher::{Context, Dispatcher, Outcome, Response, Upgrade, Upgraded};
+use crate::dispatcher::{Context, Dispatcher, Outcome, Response, Shutdown, Upgrade, Upgraded};
 
 /// How a burst of work on a readable connection ended.
 enum Burst {
@@ -96,12 +97,9 @@ async fn serve_http(
             config.keep_alive_timeout
         };
         first = false;
-        tokio::select! {
-            r = timeout(idle, conn.io.ready_to_read()) => match r {
-                Ok(r) => r?,
-                Err(_) => return Ok(None),
-            },
-            () = cx.shutdown.wait() => return Ok(None),
+        match idle_wait(&mut conn.io, &mut cx.shutdown, idle).await? {
+            Woke::Readable => {}
+            Woke::TimedOut | Woke::Shutdown => return Ok(None),
         }
         match Box::pin(burst(&mut conn, &cx, dispatcher)).await? {
             Burst::Idle => {}
@@ -123,6 +121,41 @@ async fn serve_http(
             }
         }
     }
+}
+
+/// How an idle wait between requests ended.
+enum Woke {
+    Readable,
+    TimedOut,
+    Shutdown,
+}
+
+/// Waits, holding no buffer, until the socket is readable, `idle` has
+/// passed, or the server shuts down (which wins over a readable socket:
+/// a request not yet read is not in flight).
+///
+/// This is what an idle keep-alive connection holds, so it is one
+/// poll function over the timer and two registrations that keep their
+/// wakers themselves, rather than a future per event source.
+async fn idle_wait(
+    io: &mut ServerStream,
+    shutdown: &mut Shutdown,
+    idle: Duration,
+) -> io::Result<Woke> {
+    let mut timer = std::pin::pin!(tokio::time::sleep(idle));
+    std::future::poll_fn(|cx| {
+        if shutdown.poll_wait(cx).is_ready() {
+            return Poll::Ready(Ok(Woke::Shutdown));
+        }
+        if let Poll::Ready(r) = io.poll_ready_to_read(cx) {
+            return Poll::Ready(r.map(|()| Woke::Readable));
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Ok(Woke::TimedOut));
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Answers every request that arrives while the connection has data,

@@ -23,7 +23,7 @@ mod streamed;
 pub use streamed::MessageStream;
 use streamed::{ReaderChunks, no_fragments, send_stream_on};
 
-use crate::dispatcher::{BoxFuture, Shutdown};
+use crate::dispatcher::Shutdown;
 use crate::error::{Error, Kind};
 
 /// Which WebSocket protocol a connection speaks.
@@ -246,11 +246,9 @@ struct Conn<S> {
     status: Option<CloseFrame>,
     protocol: Option<String>,
     peer: Option<SocketAddr>,
+    /// The server's shutdown signal, polled whenever the engine waits
+    /// (it keeps one waker slot for the connection's life, not a future).
     shutdown: Shutdown,
-    /// The shutdown signal, made on the first receive and polled by every
-    /// one after it (one registration per connection, not per message);
-    /// `None` before that and once it fired.
-    stop: Option<BoxFuture<'static, ()>>,
     /// After the server began shutting down and our Close 1001 went out:
     /// what still arrives is discarded until the handshake ends.
     draining: Draining,
@@ -275,7 +273,6 @@ impl<S: Transport> Conn<S> {
             protocol,
             peer,
             shutdown,
-            stop: None,
             draining: Draining::No,
         }
     }
@@ -389,11 +386,9 @@ impl<S: Transport> Conn<S> {
         if self.draining == Draining::Yes {
             return false;
         }
-        let stop = self.stop.get_or_insert_with(|| self.shutdown.waiter());
-        if stop.as_mut().poll(cx).is_pending() {
+        if self.shutdown.poll_wait(cx).is_pending() {
             return false;
         }
-        self.stop = None;
         self.draining = Draining::Yes;
         // If a Close was already sent this fails, and the handshake under
         // way simply finishes.

@@ -100,9 +100,12 @@ where
     drop(checked);
     let (parts, _body) = req.into_parts();
     // The server writes the `101`; the takeover starts on a switched
-    // connection.
+    // connection. The closure builds the socket and returns the serving
+    // future itself (not an `async` block around it), so that the future
+    // that lives as long as the connection keeps no room for what it was
+    // built from: the transport, the config, the request head.
     Outcome::Upgrade(
-        Upgrade::new(head, move |up| async move {
+        Upgrade::new(head, move |up| {
             let ws = oneport_rfc6455::WebSocket::from_raw_socket_with(
                 up.io,
                 Role::Server,
@@ -118,7 +121,6 @@ where
                 handler,
                 parts,
             )
-            .await;
         })
         .protocol("websocket"),
     )
@@ -198,36 +200,47 @@ where
     }
     let (parts, body) = req.into_parts();
     Outcome::Upgrade(
-        Upgrade::answered_by_closure(move |up| async move {
-            // A client that declared the key bytes as a body (`Content-Length:
-            // 8`, as Autobahn's hixie-76 client does) had them read by the
-            // server already: they come first, then whatever followed.
-            let leftover = if body.is_empty() {
-                up.leftover
-            } else {
-                let mut all = BytesMut::with_capacity(body.len() + up.leftover.len());
-                all.extend_from_slice(&body);
-                all.extend_from_slice(&up.leftover);
-                all
-            };
-            drop(body);
-            let accepted =
-                oneport_hybi00::accept_with_response(up.io, &head, &res, leftover, config).await;
-            drop(head);
-            drop(res);
-            match accepted {
-                Ok(ws) => {
-                    serve(
+        Upgrade::answered_by_closure(move |up| {
+            // The handshake's state (the head, the answer, the key bytes)
+            // is boxed and freed once the handshake is over: the future
+            // that lives as long as the connection holds only the serving.
+            let handshake = Box::pin(async move {
+                // A client that declared the key bytes as a body (`Content-Length:
+                // 8`, as Autobahn's hixie-76 client does) had them read by the
+                // server already: they come first, then whatever followed.
+                let leftover = if body.is_empty() {
+                    up.leftover
+                } else {
+                    let mut all = BytesMut::with_capacity(body.len() + up.leftover.len());
+                    all.extend_from_slice(&body);
+                    all.extend_from_slice(&up.leftover);
+                    all
+                };
+                drop(body);
+                let accepted =
+                    oneport_hybi00::accept_with_response(up.io, &head, &res, leftover, config)
+                        .await;
+                drop(head);
+                drop(res);
+                match accepted {
+                    Ok(ws) => Some(serve(
                         Engine::hybi00(ws),
                         protocol,
                         up.peer,
                         up.shutdown,
                         handler,
                         parts,
-                    )
-                    .await;
+                    )),
+                    Err(e) => {
+                        debug!(error = %e, "hybi-00 handshake failed");
+                        None
+                    }
                 }
-                Err(e) => debug!(error = %e, "hybi-00 handshake failed"),
+            });
+            async move {
+                if let Some(served) = handshake.await {
+                    served.await;
+                }
             }
         })
         .protocol("hybi-00"),
