@@ -69,18 +69,16 @@ fn spawn_connection(
                 security: io.security(),
                 ..cx
             };
-            if let Err(e) = serve_connection(io, cx, config, dispatcher).await {
-                debug!(%peer, error = %e, "connection ended with an error");
-            }
+            serve_connection(io, cx, config, dispatcher).await;
         });
         return;
     }
+    // The task lives as long as the connection, so it keeps only the
+    // permit and the connection's future (the error is logged inside).
     let conn = serve_connection(ServerStream::Tcp(tcp), cx, config, dispatcher);
     spawn_in(tasks, span, async move {
         let _permit = permit;
-        if let Err(e) = conn.await {
-            debug!(%peer, error = %e, "connection ended with an error");
-        }
+        conn.await;
     });
 }
 

@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::HeaderMap;
 use http::request::Parts;
@@ -130,6 +130,11 @@ pub struct WsOptions {
     ///
     /// Default is none: every valid upgrade is accepted.
     pub check: Option<Arc<dyn UpgradeCheck>>,
+    /// `rfc6455`, shared by every connection of the dispatcher these
+    /// options were given to: made at its first upgrade. Options cannot
+    /// change once a dispatcher owns them, so the copy stays the same as
+    /// the field.
+    shared_rfc6455: OnceLock<Arc<Config>>,
 }
 
 impl fmt::Debug for WsOptions {
@@ -150,11 +155,20 @@ impl Default for WsOptions {
             rfc6455: Config::default(),
             hybi00: Some(oneport_hybi00::Config::default()),
             check: None,
+            shared_rfc6455: OnceLock::new(),
         }
     }
 }
 
 impl WsOptions {
+    /// The RFC 6455 configuration as one value that the dispatcher's
+    /// connections share, rather than a copy in each.
+    pub(crate) fn shared_rfc6455(&self) -> Arc<Config> {
+        self.shared_rfc6455
+            .get_or_init(|| Arc::new(self.rfc6455.clone()))
+            .clone()
+    }
+
     /// Sets the origin policy.
     pub fn origin(mut self, policy: OriginPolicy) -> Self {
         self.origin = policy;

@@ -576,8 +576,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.outcome = None;
     }
 
+    /// Drops the read buffer's allocation once everything in it is parsed
+    /// (an empty buffer may have no capacity left and still share its
+    /// allocation with the message split off it).
     fn release_read_buffer(&mut self) {
-        if self.rd.is_empty() && self.rd.capacity() != 0 {
+        if self.rd.is_empty() {
             self.rd = BytesMut::new();
         }
     }

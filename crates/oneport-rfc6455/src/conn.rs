@@ -1,5 +1,7 @@
 //! The sans-IO connection: frames in, messages out, and back.
 
+use std::sync::Arc;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
@@ -145,7 +147,9 @@ impl Owed {
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared: a server's connections all have the same one, and each
+    /// would otherwise carry its own copy (128 bytes) for its whole life.
+    config: Arc<Config>,
     /// The frame whose header was consumed while its payload arrives.
     frame: Option<InFrame>,
     /// A data message whose final fragment has not arrived yet.
@@ -196,8 +200,9 @@ struct Partial {
 
 impl Connection {
     /// A connection at the start of the data transfer phase, without
-    /// extensions.
-    pub fn new(role: Role, config: Config) -> Self {
+    /// extensions. `config` is a [`Config`], or an `Arc<Config>` that
+    /// many connections share.
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
         Self::with_deflate(role, config, None)
     }
 
@@ -206,8 +211,14 @@ impl Connection {
     /// [`handshake::negotiate`](crate::handshake::negotiate) on a server,
     /// [`handshake::verify_response_with`](crate::handshake::verify_response_with)
     /// on a client). The level and size threshold come from
-    /// [`Config::deflate`], or their defaults if it is `None`.
-    pub fn with_deflate(role: Role, config: Config, deflate: Option<DeflateParams>) -> Self {
+    /// [`Config::deflate`], or their defaults if it is `None`. `config` is
+    /// a [`Config`] or a shared `Arc<Config>`.
+    pub fn with_deflate(
+        role: Role,
+        config: impl Into<Arc<Config>>,
+        deflate: Option<DeflateParams>,
+    ) -> Self {
+        let config = config.into();
         let (level, min_size) = config
             .deflate
             .map_or((DEFAULT_LEVEL, DEFAULT_MIN_SIZE), |d| (d.level, d.min_size));

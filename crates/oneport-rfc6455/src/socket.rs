@@ -172,7 +172,9 @@ pub(crate) struct Core<S> {
     transport: Transport,
     /// Returned by `poll_recv` once the connection is closed or failed and
     /// the transport is shut down.
-    outcome: Option<Result<Message, Error>>,
+    /// Boxed: it exists only once the connection is over, and an idle
+    /// connection pays one pointer for it.
+    outcome: Option<Box<Result<Message, Error>>>,
 }
 
 impl<S> fmt::Debug for Core<S> {
@@ -191,7 +193,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     fn new(
         io: S,
         role: Role,
-        config: Config,
+        config: Arc<Config>,
         deflate: Option<DeflateParams>,
         leftover: BytesMut,
     ) -> Self {
@@ -221,8 +223,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     }
 
     /// Drops the read buffer's allocation once everything in it is parsed.
+    /// Its capacity is no test: a buffer whose last bytes were split off
+    /// has none left but still shares the allocation with the message.
     fn release_read_buffer(&mut self) {
-        if self.rd.is_empty() && self.rd.capacity() != 0 {
+        if self.rd.is_empty() {
             self.rd = BytesMut::new();
         }
     }
@@ -238,7 +242,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     /// within the close timeout.
     fn finish(&mut self, outcome: Result<Message, Error>) {
         self.rd = BytesMut::new();
-        self.outcome = Some(outcome);
+        self.outcome = Some(Box::new(outcome));
         self.deadline = Some(Instant::now() + self.config().close_timeout);
     }
 
@@ -420,7 +424,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     .is_ready();
                 if done || self.poll_alarm(cx).is_ready() {
                     self.end();
-                    return Poll::Ready(self.outcome.take().and_then(M::outcome));
+                    return Poll::Ready(self.outcome.take().and_then(|o| M::outcome(*o)));
                 }
                 return Poll::Pending;
             }
@@ -687,7 +691,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Wraps a stream on which the opening handshake is done. `leftover`
     /// holds bytes already read past the HTTP head (the peer's first
     /// frames), or is empty.
-    pub fn from_raw_socket(io: S, role: Role, config: Config, leftover: BytesMut) -> Self {
+    /// `config` is a [`Config`], or an `Arc<Config>` shared by many sockets.
+    pub fn from_raw_socket(
+        io: S,
+        role: Role,
+        config: impl Into<Arc<Config>>,
+        leftover: BytesMut,
+    ) -> Self {
         Self::from_raw_socket_with(io, role, config, None, leftover)
     }
 
@@ -699,12 +709,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub fn from_raw_socket_with(
         io: S,
         role: Role,
-        config: Config,
+        config: impl Into<Arc<Config>>,
         deflate: Option<DeflateParams>,
         leftover: BytesMut,
     ) -> Self {
         WebSocket {
-            core: Core::new(io, role, config, deflate, leftover),
+            core: Core::new(io, role, config.into(), deflate, leftover),
         }
     }
 

@@ -42,7 +42,7 @@ enum Reply {
 }
 
 /// Serves one connection: HTTP until it ends or a dispatcher takes it over,
-/// then the takeover.
+/// then the takeover. An error that ends the HTTP part is logged here.
 ///
 /// The HTTP part runs boxed, so that a taken-over connection (a WebSocket,
 /// an event stream) keeps none of its state: this task then holds only the
@@ -52,21 +52,20 @@ pub(super) fn serve_connection(
     cx: Context,
     config: Arc<Config>,
     dispatcher: Arc<dyn Dispatcher>,
-) -> impl Future<Output = io::Result<()>> + Send + 'static {
+) -> impl Future<Output = ()> + Send + 'static {
     // A plain function rather than an `async fn`, so that the arguments
     // are moved into the box and not kept a second time in this future.
     let http = Box::pin(serve_http(io, cx, config, dispatcher));
     async move {
-        if let Some(takeover) = http.await? {
+        if let Some(takeover) = http.await {
             takeover.await;
         }
-        Ok(())
     }
 }
 
 /// Serves HTTP requests in order, pipelined ones answered in one write per
-/// read, until close, error, shutdown or a takeover (whose future is
-/// returned, not yet polled).
+/// read, until close, error (logged here), shutdown or a takeover (whose
+/// future is returned, not yet polled).
 ///
 /// While idle this future is what a keep-alive connection costs, so it
 /// holds little: it waits for the socket to become readable with no
@@ -78,7 +77,13 @@ async fn serve_http(
     mut cx: Context,
     config: Arc<Config>,
     dispatcher: Arc<dyn Dispatcher>,
-) -> io::Result<Option<crate::dispatcher::BoxFuture<'static, ()>>> {
+) -> Option<crate::dispatcher::BoxFuture<'static, ()>> {
+    // Logged here rather than by a wrapper future: one that awaited this
+    // one would keep room for it twice.
+    let ended = |e: io::Error, cx: &Context| {
+        debug!(peer = %cx.peer, error = %e, "connection ended with an error");
+        None
+    };
     let config = &*config;
     let dispatcher = &*dispatcher;
     let _ = io.tcp().set_nodelay(true);
@@ -97,18 +102,20 @@ async fn serve_http(
             config.keep_alive_timeout
         };
         first = false;
-        match idle_wait(&mut conn.io, &mut cx.shutdown, idle).await? {
-            Woke::Readable => {}
-            Woke::TimedOut | Woke::Shutdown => return Ok(None),
+        match idle_wait(&mut conn.io, &mut cx.shutdown, idle).await {
+            Ok(Woke::Readable) => {}
+            Ok(Woke::TimedOut | Woke::Shutdown) => return None,
+            Err(e) => return ended(e, &cx),
         }
-        match Box::pin(burst(&mut conn, &cx, dispatcher)).await? {
-            Burst::Idle => {}
-            Burst::Done => {
+        match Box::pin(burst(&mut conn, &cx, dispatcher)).await {
+            Ok(Burst::Idle) => {}
+            Ok(Burst::Done) => {
                 give_back(&mut conn.buf);
                 give_back(&mut conn.out);
-                return Ok(None);
+                return None;
             }
-            Burst::Upgrade(up) => {
+            Err(e) => return ended(e, &cx),
+            Ok(Burst::Upgrade(up)) => {
                 give_back(&mut conn.out);
                 let upgraded = Upgraded {
                     io: conn.io,
@@ -117,7 +124,7 @@ async fn serve_http(
                     shutdown: cx.shutdown,
                 };
                 // Started here, run by the caller once this state is freed.
-                return Ok(Some((up.run)(upgraded)));
+                return Some((up.run)(upgraded));
             }
         }
     }

@@ -44,9 +44,14 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
 
 /// The protocol engine: both have the same shape (RFC 6455's messages in
 /// and out), so everything above this enum is written once.
+///
+/// The legacy draft's engine is boxed: every socket is as large as the
+/// larger variant, and the common RFC 6455 one should not pay for the
+/// rare one.
+#[allow(clippy::large_enum_variant)] // the large variant is the common one
 enum Inner<S> {
     Rfc6455(oneport_rfc6455::WebSocket<S>),
-    Hybi00(oneport_hybi00::WebSocket<S>),
+    Hybi00(Box<oneport_hybi00::WebSocket<S>>),
 }
 
 fn rfc6455_err(e: oneport_rfc6455::Error) -> Error {
@@ -243,7 +248,8 @@ fn status(code: CloseCode, reason: &'static str) -> CloseFrame {
 struct Conn<S> {
     inner: Inner<S>,
     /// The close's code and reason once known, whoever sent it.
-    status: Option<CloseFrame>,
+    /// Boxed: known only once the connection closes.
+    status: Option<Box<CloseFrame>>,
     protocol: Option<String>,
     peer: Option<SocketAddr>,
     /// The server's shutdown signal, polled whenever the engine waits
@@ -279,7 +285,7 @@ impl<S: Transport> Conn<S> {
 
     fn note(&mut self, frame: CloseFrame) {
         if self.status.is_none() {
-            self.status = Some(frame);
+            self.status = Some(Box::new(frame));
         }
     }
 
@@ -643,7 +649,7 @@ impl<S: Transport> WebSocket<S> {
         peer: Option<SocketAddr>,
     ) -> Self {
         Self::with_home(
-            Inner::Hybi00(ws),
+            Inner::Hybi00(Box::new(ws)),
             protocol,
             peer,
             Shutdown::never(),
@@ -690,7 +696,9 @@ impl<S: Transport> WebSocket<S> {
     /// hybi-00, whose closing frame has no code, a close from the peer
     /// reads as 1005.
     pub fn close_status(&self) -> Option<CloseFrame> {
-        self.conn.as_ref().and_then(|c| c.status.clone())
+        self.conn
+            .as_ref()
+            .and_then(|c| c.status.as_deref().cloned())
     }
 
     /// The next message: text or binary (and pings/pongs on RFC 6455).
@@ -815,7 +823,13 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// As for [`send`](WebSocket::send).
     pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
-        self.conn()?.feed(msg, Compress::Auto).await
+        // The body of `Conn::feed`, not a call to it: a handler's future
+        // holds this one as long as the connection lives, and a nested
+        // future would keep a second copy of the message.
+        let conn = self.conn()?;
+        let ready = poll_fn(|cx| conn.inner.poll_ready(cx)).await;
+        conn.note_send_error(ready)?;
+        conn.start_send(&msg, Compress::Auto)
     }
 
     /// Sends a message, choosing whether it may be compressed where
@@ -894,7 +908,7 @@ impl<S> Engine<S> {
     }
 
     pub(crate) fn hybi00(ws: oneport_hybi00::WebSocket<S>) -> Self {
-        Engine(Inner::Hybi00(ws))
+        Engine(Inner::Hybi00(Box::new(ws)))
     }
 }
 
@@ -1059,7 +1073,7 @@ macro_rules! half_info {
 
         /// As [`WebSocket::close_status`].
         pub fn close_status(&self) -> Option<CloseFrame> {
-            self.shared.with(|c| c.status.clone()).flatten()
+            self.shared.with(|c| c.status.as_deref().cloned()).flatten()
         }
     };
 }

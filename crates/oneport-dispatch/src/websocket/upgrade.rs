@@ -94,7 +94,7 @@ where
         Err(res) => return Outcome::Response(res),
     };
     let mut head = oneport_rfc6455::response(&checked.key, protocol.as_deref());
-    let config = options.rfc6455.clone();
+    let config = options.shared_rfc6455();
     let deflate = oneport_rfc6455::negotiate(&checked, &config, &mut head);
     head.headers_mut().extend(extra);
     drop(checked);
