@@ -32,6 +32,17 @@ impl Utf8Bytes {
         simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
     }
 
+    /// The length in bytes. Inherent, so that it does not go through
+    /// `Deref<Target = str>`, whose `as_str` checks the bytes again.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty (see [`len`](Self::len)).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
