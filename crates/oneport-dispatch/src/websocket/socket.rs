@@ -7,7 +7,7 @@ use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use crate::stream::ServerStream;
@@ -23,7 +23,7 @@ mod streamed;
 pub use streamed::MessageStream;
 use streamed::{ReaderChunks, no_fragments, send_stream_on};
 
-use crate::dispatcher::Shutdown;
+use crate::dispatcher::{BoxFuture, Shutdown};
 use crate::error::{Error, Kind};
 
 /// Which WebSocket protocol a connection speaks.
@@ -501,17 +501,36 @@ impl<S: Transport> Home<S> {
 /// Waits for the socket made by [`WebSocket::homed`] to be dropped, then
 /// finishes its closing handshake.
 pub(crate) struct Homecoming<S> {
-    rx: oneshot::Receiver<Box<Conn<S>>>,
+    stage: HomeStage<S>,
+}
+
+enum HomeStage<S> {
+    /// The handler (or a half) still holds the socket.
+    Away(oneshot::Receiver<Box<Conn<S>>>),
+    /// The closing handshake, boxed so that an idle connection does not
+    /// carry its state until it runs.
+    Closing(BoxFuture<'static, ()>),
+    Done,
 }
 
 impl<S: Transport> Homecoming<S> {
-    /// Completes when the handler's socket (or its last half) was dropped
-    /// and the connection is closed.
-    pub(crate) async fn finish(self) {
-        if let Ok(conn) = self.rx.await {
-            // Boxed, so that an idle connection's task does not carry the
-            // closing handshake's state until it is needed.
-            Box::pin(conn.finish()).await;
+    /// Ready when the handler's socket (or its last half) was dropped and
+    /// the connection is closed. A poll function rather than a future, so
+    /// that the serving future can poll it beside the handler's without
+    /// a join's bookkeeping.
+    pub(crate) fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match &mut self.stage {
+                HomeStage::Away(rx) => match ready!(Pin::new(rx).poll(cx)) {
+                    Ok(conn) => self.stage = HomeStage::Closing(Box::pin(conn.finish())),
+                    Err(_) => self.stage = HomeStage::Done,
+                },
+                HomeStage::Closing(closing) => {
+                    ready!(closing.as_mut().poll(cx));
+                    self.stage = HomeStage::Done;
+                }
+                HomeStage::Done => return Poll::Ready(()),
+            }
         }
     }
 }
@@ -620,7 +639,12 @@ impl<S: Transport> WebSocket<S> {
     ) -> (Self, Homecoming<S>) {
         let (tx, rx) = oneshot::channel();
         let ws = Self::with_home(inner.0, protocol, peer, shutdown, Home::Task(tx));
-        (ws, Homecoming { rx })
+        (
+            ws,
+            Homecoming {
+                stage: HomeStage::Away(rx),
+            },
+        )
     }
 
     /// Wraps an RFC 6455 socket whose handshake is done, over any

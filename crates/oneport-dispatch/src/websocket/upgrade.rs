@@ -141,11 +141,22 @@ fn serve(
     handler: Arc<dyn Handler>,
     parts: Parts,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let (ws, home) = WebSocket::homed(engine, protocol, Some(peer), shutdown);
-    let handled = handler.call(ws, parts);
-    async move {
-        tokio::join!(handled, home.finish());
-    }
+    let (ws, mut home) = WebSocket::homed(engine, protocol, Some(peer), shutdown);
+    let mut handled = Some(handler.call(ws, parts));
+    // Both polled until both are done, in one small poll function (a
+    // `join!` keeps each future's output slot and more, for the
+    // connection's whole life).
+    std::future::poll_fn(move |cx| {
+        if let Some(h) = handled.as_mut() {
+            if h.as_mut().poll(cx).is_ready() {
+                handled = None;
+            }
+        }
+        match home.poll_finish(cx) {
+            std::task::Poll::Ready(()) if handled.is_none() => std::task::Poll::Ready(()),
+            _ => std::task::Poll::Pending,
+        }
+    })
 }
 
 /// The hybi-00 branch: the answer needs the eight key bytes that follow
