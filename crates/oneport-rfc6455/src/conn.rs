@@ -632,7 +632,15 @@ impl Connection {
             OpCode::Pong => Ok(Some(Message::Pong(take(buf, frame.len)))),
             OpCode::Close => Ok(Some(Message::Close(parse_close(take(buf, frame.len))?))),
             OpCode::Text | OpCode::Binary => {
-                let data = buf.split_to(frame.len);
+                // A payload that is all the buffer holds (one message per
+                // read, the common case) takes the buffer itself: splitting
+                // would make its block shared, an allocation and two
+                // atomic counts per message.
+                let data = if buf.len() == frame.len {
+                    std::mem::take(buf)
+                } else {
+                    buf.split_to(frame.len)
+                };
                 if fin {
                     Ok(Some(self.complete(frame.text, data.freeze())?))
                 } else {

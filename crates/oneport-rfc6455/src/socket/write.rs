@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use oneport_http1::ChunkQueue;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -156,8 +156,20 @@ impl WriteQueue {
         wakers.register(half, cx.waker());
         let waker = Waker::from(Arc::clone(wakers));
         let mut cx = Context::from_waker(&waker);
-        self.seal();
-        if !self.chunks.is_empty() {
+        if self.chunks.is_empty() {
+            // One run of coalesced bytes (small messages): written from
+            // where they were encoded with a plain write, not sealed into
+            // a chunk for a vectored one.
+            while !self.staging.is_empty() {
+                self.unflushed = true;
+                let n = ready!(Pin::new(&mut *io).poll_write(&mut cx, &self.staging))?;
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                self.staging.advance(n);
+            }
+        } else {
+            self.seal();
             // The future holds only the two borrows; what a partial write
             // took is already dropped from the queue, so making one per
             // poll and dropping it when pending loses nothing.
