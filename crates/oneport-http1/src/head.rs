@@ -2,7 +2,7 @@
 //! `httparse` output, body-framing headers, token lists and number output.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::{Error, Malformed, Smuggling};
@@ -113,20 +113,17 @@ pub(crate) struct ConnectionOptions {
     pub(crate) keep_alive: bool,
 }
 
-pub(crate) fn connection_options(headers: &HeaderMap) -> ConnectionOptions {
-    let mut opts = ConnectionOptions::default();
-    for token in headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(|v| list(v.as_bytes()))
-    {
-        if token.eq_ignore_ascii_case(b"close") {
-            opts.close = true;
-        } else if token.eq_ignore_ascii_case(b"keep-alive") {
-            opts.keep_alive = true;
+impl ConnectionOptions {
+    /// Adds the options one `Connection` header value lists.
+    pub(crate) fn add(&mut self, value: &[u8]) {
+        for token in list(value) {
+            if token.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            }
         }
     }
-    opts
 }
 
 /// The single `Content-Length`, if any.
@@ -408,9 +405,12 @@ mod tests {
 
     #[test]
     fn connection_tokens() {
-        let o = connection_options(&map(&[("connection", "Upgrade, Keep-Alive")]));
+        let mut o = ConnectionOptions::default();
+        o.add(b"Upgrade, Keep-Alive");
         assert!(o.keep_alive && !o.close);
-        let o = connection_options(&map(&[("connection", "foo"), ("connection", " CLOSE ")]));
+        let mut o = ConnectionOptions::default();
+        o.add(b"foo");
+        o.add(b" CLOSE ");
         assert!(o.close && !o.keep_alive);
         assert!(has_token(
             &map(&[("expect", "100-Continue")]),

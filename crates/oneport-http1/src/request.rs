@@ -153,18 +153,22 @@ fn parse_with<'b>(
         .map_err(|_| Error::Malformed(Malformed::Uri))?;
     check_target_form(&method, path, &uri)?;
     let headers = head::header_map(req.headers, head_bytes, &shared)?;
+    let noted = Noted::of(req.headers);
 
-    let mut hosts = headers.get_all(HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (None, _) if version == Version::HTTP_11 => {
+    match noted.hosts {
+        0 if version == Version::HTTP_11 => {
             return Err(Error::Malformed(Malformed::MissingHost));
         }
-        (Some(_), Some(_)) => return Err(Error::Malformed(Malformed::DuplicateHost)),
+        2.. => return Err(Error::Malformed(Malformed::DuplicateHost)),
         _ => {}
     }
 
-    let body = request_body(&headers, version, limits)?;
-    let conn = head::connection_options(&headers);
+    let body = if noted.framed {
+        request_body(&headers, version, limits)?
+    } else {
+        BodyKind::Empty
+    };
+    let conn = noted.connection;
     let keep_alive = if version == Version::HTTP_11 {
         !conn.close
     } else {
@@ -188,6 +192,41 @@ fn parse_with<'b>(
         },
         n,
     )))
+}
+
+/// What the rules after parsing ask of a request's headers, noted in one
+/// pass over the parsed names (a length check and a case-insensitive
+/// compare each) rather than by a hashed lookup per rule.
+struct Noted {
+    /// How many `Host` headers (more than one is refused).
+    hosts: u8,
+    /// Whether `Content-Length` or `Transfer-Encoding` is present: only
+    /// then are the framing rules looked at.
+    framed: bool,
+    connection: head::ConnectionOptions,
+}
+
+impl Noted {
+    fn of(headers: &[httparse::Header<'_>]) -> Self {
+        let mut noted = Noted {
+            hosts: 0,
+            framed: false,
+            connection: head::ConnectionOptions::default(),
+        };
+        for h in headers {
+            let name = h.name.as_bytes();
+            match name.len() {
+                4 if name.eq_ignore_ascii_case(b"host") => {
+                    noted.hosts = noted.hosts.saturating_add(1);
+                }
+                10 if name.eq_ignore_ascii_case(b"connection") => noted.connection.add(h.value),
+                14 if name.eq_ignore_ascii_case(b"content-length") => noted.framed = true,
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => noted.framed = true,
+                _ => {}
+            }
+        }
+        noted
+    }
 }
 
 /// Length of the (possibly unfinished) request target in a partial head.

@@ -133,15 +133,26 @@ pub fn encode_response_head(
     }
     dst.put_slice(b"\r\n");
 
+    // What the server adds depends on a few headers: noted in the one
+    // pass that writes them (comparing standard names is a tag compare),
+    // rather than by a hashed lookup of each.
+    let (mut dated, mut framed) = (false, false);
+    let mut conn = head::ConnectionOptions::default();
     for (name, value) in headers {
         head::put_header(name.as_str().as_bytes(), value.as_bytes(), dst);
+        if name == DATE {
+            dated = true;
+        } else if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            framed = true;
+        } else if name == CONNECTION {
+            conn.add(value.as_bytes());
+        }
     }
-    if !headers.contains_key(DATE) {
+    if !dated {
         dst.put_slice(b"Date: ");
         date::write_date(dst);
         dst.put_slice(b"\r\n");
     }
-    let framed = headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING);
     if !framed && status_has_body(status) {
         match body {
             BodyLength::Length(n) => {
@@ -153,11 +164,6 @@ pub fn encode_response_head(
             BodyLength::None => {}
         }
     }
-    let conn = if headers.contains_key(CONNECTION) {
-        head::connection_options(headers)
-    } else {
-        head::ConnectionOptions::default()
-    };
     match persistence {
         Persistence::Close if !conn.close => dst.put_slice(b"Connection: close\r\n"),
         Persistence::KeepAlive if request_version == Version::HTTP_10 && !conn.keep_alive => {
