@@ -198,6 +198,9 @@ struct Partial {
     compressed: bool,
 }
 
+/// The capacity a drained write buffer starts again with.
+const FIRST_WRITE_BUFFER: usize = 1024;
+
 impl Connection {
     /// A connection at the start of the data transfer phase, without
     /// extensions. `config` is a [`Config`], or an `Arc<Config>` that
@@ -779,7 +782,16 @@ impl Connection {
     /// Writes a checked header and its payload, masked with the header's
     /// key.
     pub(crate) fn put_frame(&self, header: FrameHeader, payload: &[u8], dst: &mut BytesMut) {
-        dst.reserve(header.encoded_len() + payload.len());
+        let need = header.encoded_len() + payload.len();
+        if dst.capacity() == 0 {
+            // A fresh write buffer (it is released whenever it drains):
+            // room for a burst of small frames at once, rather than growing
+            // by doubling from the first one (five reallocations for
+            // sixteen 64-byte echoes).
+            dst.reserve(need.max(FIRST_WRITE_BUFFER));
+        } else {
+            dst.reserve(need);
+        }
         header.encode(dst);
         let start = dst.len();
         dst.extend_from_slice(payload);

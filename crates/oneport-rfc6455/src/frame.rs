@@ -15,7 +15,7 @@
 //! +-------------------------------+-------------------------------+
 //! ```
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use crate::error::ProtocolError;
 use crate::mask::apply_mask;
@@ -235,23 +235,35 @@ impl FrameHeader {
 
     /// Appends the header in its shortest length encoding.
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.reserve(self.encoded_len());
-        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8();
+        // Built on the stack and appended once: one capacity check and one
+        // copy, rather than one per field (this runs for every frame sent).
+        let mut head = [0u8; MAX_HEADER_LEN];
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
-        dst.put_u8(b0);
+        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8();
+        let [first, second, rest @ ..] = &mut head;
+        *first = b0;
+        let mut n = 2;
         if self.payload_len < 126 {
             // Lossless: checked just above.
-            dst.put_u8(mask_bit | (self.payload_len as u8));
+            *second = mask_bit | (self.payload_len as u8);
         } else if let Ok(len) = u16::try_from(self.payload_len) {
-            dst.put_u8(mask_bit | 126);
-            dst.put_u16(len);
+            *second = mask_bit | 126;
+            let [a, b, ..] = rest;
+            [*a, *b] = len.to_be_bytes();
+            n += 2;
         } else {
-            dst.put_u8(mask_bit | 127);
-            dst.put_u64(self.payload_len);
+            *second = mask_bit | 127;
+            let [a, b, c, d, e, f, g, h, ..] = rest;
+            [*a, *b, *c, *d, *e, *f, *g, *h] = self.payload_len.to_be_bytes();
+            n += 8;
         }
         if let Some(key) = self.mask {
-            dst.put_slice(&key);
+            if let Some(slot) = head.get_mut(n..n + 4) {
+                slot.copy_from_slice(&key);
+            }
+            n += 4;
         }
+        dst.extend_from_slice(head.get(..n).unwrap_or_default());
     }
 }
 
