@@ -37,6 +37,14 @@ const STACK_READ: usize = 32 * 1024;
 /// Largest read made straight into the heap buffer when a big frame is
 /// known to be arriving.
 const DIRECT_READ: usize = 64 * 1024;
+/// A read at least this large makes the next one (from an empty buffer)
+/// go straight into a heap buffer sized after it, so that a stream of
+/// large messages is not copied out of the stack buffer every time.
+const DIRECT_AFTER: usize = 8 * 1024;
+/// Room beyond the last read's size in such a buffer, so that a read of
+/// the same size comes back short and the runtime knows the socket is
+/// drained.
+const DIRECT_SLACK: usize = 4 * 1024;
 
 /// The transport under the protocol, whose state lives in [`Connection`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +178,8 @@ pub(crate) struct Core<S> {
     /// shutdown (after the outcome is decided) must be over.
     deadline: Option<Instant>,
     transport: Transport,
+    /// The size of the last read, which picks the next one's buffer.
+    last_read: u32,
     /// Returned by `poll_recv` once the connection is closed or failed and
     /// the transport is shut down.
     /// Boxed: it exists only once the connection is over, and an idle
@@ -214,6 +224,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             last_ping: now,
             deadline: None,
             transport: Transport::Open,
+            last_read: 0,
             outcome: None,
         }
     }
@@ -359,34 +370,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     }
 
     /// Reads more bytes into `rd`: through a stack buffer normally, or
-    /// straight into the heap buffer while a large frame is arriving.
+    /// straight into the heap buffer while a large frame is arriving, or
+    /// when the last read was large (messages that are large one after the
+    /// other are then read where they stay, not copied from the stack).
     fn poll_read_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let remaining = self.conn.frame_remaining();
-        if remaining > STACK_READ {
+        let last = self.last_read as usize;
+        let room = if remaining > STACK_READ {
+            // Room past the frame too, so the read comes back short when
+            // the frame was all there (see `STACK_READ`).
+            Some(remaining.min(DIRECT_READ).saturating_add(STACK_READ))
+        } else if self.rd.is_empty() && last >= DIRECT_AFTER {
+            Some(last.min(DIRECT_READ).saturating_add(DIRECT_SLACK))
+        } else {
+            None
+        };
+        let read = if let Some(room) = room {
             // Into the heap buffer's spare capacity, which `read_buf`
             // fills without zeroing it first. The future holds nothing but
             // the two borrows, so making one per poll is free and
             // dropping it when pending loses nothing.
-            // Room past the frame too, so the read comes back short when
-            // the frame was all there (see `STACK_READ`).
-            self.rd
-                .reserve(remaining.min(DIRECT_READ).saturating_add(STACK_READ));
+            self.rd.reserve(room);
             let read = std::pin::pin!(tokio::io::AsyncReadExt::read_buf(
                 &mut self.io,
                 &mut self.rd
             ));
-            read.poll(cx)
+            ready!(read.poll(cx))
         } else {
-            // Uninitialised: zeroing 8 KiB before every read attempt (most
-            // of which find one small frame, or nothing) costs more than
-            // the read.
-            let mut stack = [const { std::mem::MaybeUninit::<u8>::uninit() }; STACK_READ];
-            let mut buf = ReadBuf::uninit(&mut stack);
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
-            let filled = buf.filled();
-            self.rd.extend_from_slice(filled);
-            Poll::Ready(Ok(filled.len()))
+            ready!(self.poll_read_stack(cx))
+        };
+        if let Ok(n) = &read {
+            self.last_read = u32::try_from(*n).unwrap_or(u32::MAX);
         }
+        Poll::Ready(read)
+    }
+
+    /// One read through the stack buffer, appended to `rd`.
+    fn poll_read_stack(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        // Uninitialised: zeroing 32 KiB before every read attempt (most of
+        // which find one small frame, or nothing) costs more than the read.
+        let mut stack = [const { std::mem::MaybeUninit::<u8>::uninit() }; STACK_READ];
+        let mut buf = ReadBuf::uninit(&mut stack);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        let filled = buf.filled();
+        self.rd.extend_from_slice(filled);
+        Poll::Ready(Ok(filled.len()))
     }
 
     pub(crate) fn poll_recv(
