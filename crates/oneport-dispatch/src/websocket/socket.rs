@@ -415,26 +415,6 @@ impl<S: Transport> Conn<S> {
         result
     }
 
-    async fn send(&mut self, msg: Message) -> Result<(), Error> {
-        let close = match &msg {
-            Message::Close(frame) => Some(
-                frame
-                    .clone()
-                    .unwrap_or_else(|| status(CloseCode::NO_STATUS, "")),
-            ),
-            _ => None,
-        };
-        let sent = match &mut self.inner {
-            Inner::Rfc6455(ws) => ws.send(msg).await.map_err(rfc6455_err),
-            Inner::Hybi00(ws) => ws.send(msg).await.map_err(hybi00_err),
-        };
-        self.note_send_error(sent)?;
-        if let Some(frame) = close {
-            self.note(frame);
-        }
-        Ok(())
-    }
-
     async fn feed(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
         let ready = poll_fn(|cx| self.inner.poll_ready(cx)).await;
         self.note_send_error(ready)?;
@@ -826,8 +806,27 @@ impl<S: Transport> WebSocket<S> {
     /// On hybi-00, a binary message or a ping is [`Error::is_unsupported`];
     /// a pong is ignored and a close starts the closing handshake. After a
     /// Close, [`Error::is_closed`]; socket failures are errors too.
-    pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
-        self.conn()?.send(msg).await
+    ///
+    /// The future is one poll function (queue once there is room, then
+    /// flush), not nested `async fn`s: a handler's future holds it for as
+    /// long as the connection lives, and each nested level kept its own
+    /// copy of the message (an echo handler's future was 616 bytes).
+    pub fn send(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        let mut conn = self.conn.as_deref_mut();
+        let mut msg = Some(msg);
+        poll_fn(move |cx| {
+            let Some(conn) = conn.as_deref_mut() else {
+                return Poll::Ready(Err(gone()));
+            };
+            if let Some(m) = &msg {
+                let ready = ready!(conn.inner.poll_ready(cx));
+                conn.note_send_error(ready)?;
+                conn.start_send(m, Compress::Auto)?;
+                msg = None;
+            }
+            let flushed = ready!(conn.inner.poll_flush(cx));
+            Poll::Ready(conn.note_send_error(flushed))
+        })
     }
 
     /// Sends a text message.
@@ -846,14 +845,22 @@ impl<S: Transport> WebSocket<S> {
     /// # Errors
     ///
     /// As for [`send`](WebSocket::send).
-    pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
-        // The body of `Conn::feed`, not a call to it: a handler's future
-        // holds this one as long as the connection lives, and a nested
-        // future would keep a second copy of the message.
-        let conn = self.conn()?;
-        let ready = poll_fn(|cx| conn.inner.poll_ready(cx)).await;
-        conn.note_send_error(ready)?;
-        conn.start_send(&msg, Compress::Auto)
+    ///
+    /// One poll function, like [`send`](WebSocket::send)'s future.
+    pub fn feed(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        let mut conn = self.conn.as_deref_mut();
+        let mut msg = Some(msg);
+        poll_fn(move |cx| {
+            let Some(conn) = conn.as_deref_mut() else {
+                return Poll::Ready(Err(gone()));
+            };
+            let ready = ready!(conn.inner.poll_ready(cx));
+            conn.note_send_error(ready)?;
+            match msg.take() {
+                Some(m) => Poll::Ready(conn.start_send(&m, Compress::Auto)),
+                None => Poll::Ready(Ok(())),
+            }
+        })
     }
 
     /// Sends a message, choosing whether it may be compressed where
