@@ -89,6 +89,11 @@ pub struct ResponseHead {
 ///
 /// Everything goes into the caller's buffer; nothing else is allocated.
 ///
+/// Returns the persistence the head announces: [`Persistence::Close`] when
+/// `persistence` is, or when the response's own `Connection` header lists
+/// `close` (a handler that ends the connection that way), so that the
+/// caller closes after it.
+///
 /// # Examples
 ///
 /// ```
@@ -119,19 +124,24 @@ pub fn encode_response_head(
     persistence: Persistence,
     request_version: Version,
     dst: &mut BytesMut,
-) {
+) -> Persistence {
     let headers = &parts.headers;
     let status = parts.status;
     // Status line + Date + framing + Connection + blank line fit in 128.
     dst.reserve(128 + head::encoded_len(headers));
 
-    dst.put_slice(b"HTTP/1.1 ");
-    dst.put_slice(status.as_str().as_bytes());
-    dst.put_u8(b' ');
-    if let Some(reason) = status.canonical_reason() {
-        dst.put_slice(reason.as_bytes());
+    match common_status_line(status) {
+        Some(line) => dst.put_slice(line),
+        None => {
+            dst.put_slice(b"HTTP/1.1 ");
+            dst.put_slice(status.as_str().as_bytes());
+            dst.put_u8(b' ');
+            if let Some(reason) = status.canonical_reason() {
+                dst.put_slice(reason.as_bytes());
+            }
+            dst.put_slice(b"\r\n");
+        }
     }
-    dst.put_slice(b"\r\n");
 
     // What the server adds depends on a few headers: noted in the one
     // pass that writes them (comparing standard names is a tag compare),
@@ -149,9 +159,7 @@ pub fn encode_response_head(
         }
     }
     if !dated {
-        dst.put_slice(b"Date: ");
-        date::write_date(dst);
-        dst.put_slice(b"\r\n");
+        date::write_date_line(dst);
     }
     if !framed && status_has_body(status) {
         match body {
@@ -172,6 +180,25 @@ pub fn encode_response_head(
         _ => {}
     }
     dst.put_slice(b"\r\n");
+    if conn.close {
+        Persistence::Close
+    } else {
+        persistence
+    }
+}
+
+/// The whole status line of the statuses most answers have, so that
+/// they are written in one copy rather than five.
+fn common_status_line(status: StatusCode) -> Option<&'static [u8]> {
+    Some(match status.as_u16() {
+        101 => b"HTTP/1.1 101 Switching Protocols\r\n",
+        200 => b"HTTP/1.1 200 OK\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        206 => b"HTTP/1.1 206 Partial Content\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => return None,
+    })
 }
 
 /// Writes the interim `100 Continue` answer to a request with `Expect:

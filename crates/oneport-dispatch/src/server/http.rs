@@ -273,9 +273,6 @@ async fn burst<T: Io>(
         let mut keep_alive = keep_alive && !cx.shutdown.is_shutting_down();
         match outcome {
             Outcome::Response(res) => {
-                // A dispatcher ends the connection by answering with
-                // `Connection: close` (failed upgrades do).
-                keep_alive &= !asks_to_close(res.headers());
                 if let Some(line) = &line {
                     info!(peer = %cx.peer, method = %line.method, path = %line.path, status = res.status().as_u16(), "request");
                 }
@@ -359,14 +356,6 @@ async fn dispatch_streaming<T: Io>(
     (outcome, end)
 }
 
-/// Whether a response's own `Connection` header holds the `close` token.
-fn asks_to_close(headers: &http::HeaderMap) -> bool {
-    headers.get_all(http::header::CONNECTION).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
-    })
-}
-
 /// The parts of a request line kept for the log after the request moved.
 struct RequestLine {
     method: Method,
@@ -420,11 +409,11 @@ impl<T: Io> Conn<'_, T> {
         framing: BodyLength,
         persistence: Persistence,
         version: Version,
-    ) {
+    ) -> Persistence {
         if self.out.capacity() == 0 {
             self.out = take_buffer();
         }
-        oneport_http1::encode_response_head(parts, framing, persistence, version, &mut self.out);
+        oneport_http1::encode_response_head(parts, framing, persistence, version, &mut self.out)
     }
 
     /// Encodes `res` into `out`, except for a file or streamed body, which
@@ -446,7 +435,9 @@ impl<T: Io> Conn<'_, T> {
             None if version == Version::HTTP_10 => (BodyLength::None, Persistence::Close),
             None => (BodyLength::Chunked, persistence),
         };
-        self.encode_head(&parts, framing, persistence, version);
+        // A dispatcher ends the connection by answering with `Connection:
+        // close` (failed upgrades do): the encoder says so.
+        let persistence = self.encode_head(&parts, framing, persistence, version);
         if mode == Reply::HeadOnly || !has_body {
             return (None, persistence);
         }

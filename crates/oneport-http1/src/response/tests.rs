@@ -380,3 +380,47 @@ fn encoded_head_parses_back() {
     assert!(head.response.headers().contains_key("date"));
     assert_eq!(head.body, ResponseBody::Empty);
 }
+
+#[test]
+fn the_common_status_lines_are_what_the_general_path_writes() {
+    for code in [101u16, 200, 204, 206, 304, 404] {
+        let status = StatusCode::from_u16(code).unwrap();
+        let line = super::common_status_line(status).unwrap();
+        let general = format!(
+            "HTTP/1.1 {} {}\r\n",
+            status.as_str(),
+            status.canonical_reason().unwrap()
+        );
+        assert_eq!(line, general.as_bytes(), "{code}");
+    }
+    assert!(super::common_status_line(StatusCode::IM_A_TEAPOT).is_none());
+}
+
+#[test]
+fn the_head_says_close_when_the_response_asks_for_it() {
+    let persist = |headers: &[(&str, &str)], asked: Persistence| {
+        let mut b = Response::builder().status(200).header("date", DATE_VALUE);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        let (parts, ()) = b.body(()).unwrap().into_parts();
+        let mut dst = BytesMut::new();
+        encode_response_head(
+            &parts,
+            BodyLength::Length(0),
+            asked,
+            Version::HTTP_11,
+            &mut dst,
+        )
+    };
+    assert_eq!(persist(&[], Persistence::KeepAlive), Persistence::KeepAlive);
+    assert_eq!(persist(&[], Persistence::Close), Persistence::Close);
+    assert_eq!(
+        persist(&[("connection", "Upgrade, Close")], Persistence::KeepAlive),
+        Persistence::Close
+    );
+    assert_eq!(
+        persist(&[("connection", "keep-alive")], Persistence::KeepAlive),
+        Persistence::KeepAlive
+    );
+}
