@@ -1136,9 +1136,19 @@ impl<S: Transport> WsSender<S> {
     /// # Errors
     ///
     /// As [`WebSocket::send`].
-    pub async fn send(&mut self, msg: Message) -> Result<(), Error> {
-        self.feed(msg).await?;
-        self.flush().await
+    ///
+    /// One poll function, like [`WebSocket::send`]'s future (the future a
+    /// sending task holds while it waits keeps one copy of the message).
+    pub fn send(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        let mut msg = Some(msg);
+        poll_fn(move |cx| {
+            if let Some(m) = &msg {
+                ready!(self.poll_ready_half(cx))?;
+                self.start_send_half(m, Compress::Auto)?;
+                msg = None;
+            }
+            self.poll_flush_half(cx)
+        })
     }
 
     /// Sends a message, choosing whether it may be compressed, as
@@ -1182,9 +1192,15 @@ impl<S: Transport> WsSender<S> {
     /// # Errors
     ///
     /// As [`WebSocket::send`].
-    pub async fn feed(&mut self, msg: Message) -> Result<(), Error> {
-        poll_fn(|cx| self.poll_ready_half(cx)).await?;
-        self.start_send_half(&msg, Compress::Auto)
+    pub fn feed(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        let mut msg = Some(msg);
+        poll_fn(move |cx| {
+            ready!(self.poll_ready_half(cx))?;
+            match msg.take() {
+                Some(m) => Poll::Ready(self.start_send_half(&m, Compress::Auto)),
+                None => Poll::Ready(Ok(())),
+            }
+        })
     }
 
     /// Writes everything queued.
