@@ -79,11 +79,12 @@ measure() {
   printf '%s\n' "${results[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'
 }
 
-# idle NAME -> bytes of server RSS per idle WebSocket
+# idle NAME [http] -> bytes of server RSS per idle WebSocket (or keep-alive
+# connection)
 idle() {
   start "$1" || { echo "-"; return; }
   local line
-  line=$(taskset -c 1 "$load" idle "$addr" 3000 "$pid" 2>/dev/null || true)
+  line=$(taskset -c 1 "$load" idle "$addr" 3000 "$pid" ${2:-} 2>/dev/null || true)
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
   echo "$line" | sed -n 's/.*, \([0-9]*\) bytes per connection/\1/p' | sed 's/^$/-/'
 }
@@ -94,10 +95,12 @@ row() {
   local cells=() best="" ours=""
   for name in "${names[@]}"; do
     local v
-    if [ "$kind" = http ] && [ "$name" = tt ]; then
+    if { [ "$kind" = http ] || [ "$kind" = idle-http ]; } && [ "$name" = tt ]; then
       v="-"   # tokio-tungstenite serves WebSockets only
     elif [ "$kind" = idle ]; then
       v=$(idle "$name")
+    elif [ "$kind" = idle-http ]; then
+      v=$(idle "$name" http)
     else
       v=$(measure "$name" "$ops" "$@")
     fi
@@ -158,4 +161,5 @@ row "WS echo 16 KiB text, 100 conns (µs/msg)" ws 60000 ws ADDR 100 600 16384 1 
 row "WS echo 1 MiB text, 20 conns (µs/msg)" ws 1200 ws ADDR 20 60 1048576 1 text
 row "HTTP /plaintext, 64 conns, 16 pipelined (µs/req)" http 640000 http ADDR 64 10000 16
 row "idle WebSocket, server RSS per connection (B)" idle 0
+row "idle keep-alive connection, server RSS per connection (B)" idle-http 0
 sse_rows 1000 200 20

@@ -4,7 +4,7 @@
 //! ```text
 //! load ws   HOST:PORT CONNS MESSAGES SIZE BATCH   # echo: BATCH frames per write, wait for BATCH echoes
 //! load http HOST:PORT CONNS REQUESTS PIPELINE     # GET /plaintext, PIPELINE requests per write
-//! load idle HOST:PORT CONNS PID                   # open CONNS WebSockets, one echo each, print PID's RSS growth per connection
+//! load idle HOST:PORT CONNS PID [http]            # open CONNS WebSockets (one echo each) or keep-alive connections (one /plaintext each), print PID's RSS growth per connection
 //! load sse  HOST:PORT CONNS EVENTS RATE           # CONNS subscribers on GET /events; EVENTS publishes, RATE per second
 //! ```
 //!
@@ -299,21 +299,40 @@ async fn main() {
             }
             "idle" => {
                 let pid: u32 = arg(&args, 4, "PID");
+                let http = args.get(5).map(String::as_str) == Some("http");
+                let open = async || {
+                    if http {
+                        let mut s = TcpStream::connect(&addr).await.expect("connect");
+                        s.set_nodelay(true).expect("nodelay");
+                        s.write_all(PLAIN).await.expect("write");
+                        let mut got = Vec::new();
+                        let mut b = [0u8; 1024];
+                        while !got.windows(BODY.len()).any(|w| w == BODY) {
+                            let n = s.read(&mut b).await.expect("read");
+                            assert!(n > 0, "server closed");
+                            got.extend_from_slice(&b[..n]);
+                        }
+                        s
+                    } else {
+                        let mut s = ws_connect(&addr).await;
+                        s.write_all(&client_frame(2)).await.expect("write");
+                        let mut b = [0u8; 4];
+                        s.read_exact(&mut b).await.expect("echo");
+                        s
+                    }
+                };
                 // One connection first, so lazily built state is not counted.
-                let mut keep = vec![ws_connect(&addr).await];
+                let mut keep = vec![open().await];
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let before = rss_kib(pid);
                 for _ in 0..conns {
-                    let mut s = ws_connect(&addr).await;
-                    s.write_all(&client_frame(2)).await.expect("write");
-                    let mut b = [0u8; 4];
-                    s.read_exact(&mut b).await.expect("echo");
-                    keep.push(s);
+                    keep.push(open().await);
                 }
                 tokio::time::sleep(Duration::from_millis(700)).await;
                 let after = rss_kib(pid);
+                let kind = if http { "keep-alive connections" } else { "WebSockets" };
                 println!(
-                    "idle: {conns} WebSockets, server RSS +{} KiB, {:.0} bytes per connection",
+                    "idle: {conns} {kind}, server RSS +{} KiB, {:.0} bytes per connection",
                     after.saturating_sub(before),
                     after.saturating_sub(before) as f64 * 1024.0 / conns as f64
                 );
@@ -347,7 +366,7 @@ async fn main() {
                 );
             }
             _ => {
-                eprintln!("usage: load ws HOST:PORT CONNS MESSAGES SIZE BATCH [text] | http HOST:PORT CONNS REQUESTS PIPELINE | idle HOST:PORT CONNS PID | sse HOST:PORT CONNS EVENTS RATE");
+                eprintln!("usage: load ws HOST:PORT CONNS MESSAGES SIZE BATCH [text] | http HOST:PORT CONNS REQUESTS PIPELINE | idle HOST:PORT CONNS PID [http] | sse HOST:PORT CONNS EVENTS RATE");
                 std::process::exit(2);
             }
         }
