@@ -154,31 +154,29 @@ impl Shutdown {
         if signal.fired.load(Ordering::SeqCst) {
             return Poll::Ready(());
         }
-        {
-            match self.slot {
-                Some((shard, index)) => {
-                    let mut table = signal.table(shard as usize);
-                    let slot = &mut table.wakers[index as usize];
-                    match slot {
-                        Some(w) if w.will_wake(cx.waker()) => {}
-                        _ => *slot = Some(cx.waker().clone()),
+        match self.slot {
+            Some((shard, index)) => {
+                let mut table = signal.table(shard as usize);
+                let slot = &mut table.wakers[index as usize];
+                match slot {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *slot = Some(cx.waker().clone()),
+                }
+            }
+            None => {
+                let shard = next_shard() % SHARDS;
+                let mut table = signal.table(shard);
+                let index = match table.free.pop() {
+                    Some(i) => {
+                        table.wakers[i as usize] = Some(cx.waker().clone());
+                        i
                     }
-                }
-                None => {
-                    let shard = next_shard() % SHARDS;
-                    let mut table = signal.table(shard);
-                    let index = match table.free.pop() {
-                        Some(i) => {
-                            table.wakers[i as usize] = Some(cx.waker().clone());
-                            i
-                        }
-                        None => {
-                            table.wakers.push(Some(cx.waker().clone()));
-                            (table.wakers.len() - 1) as u32
-                        }
-                    };
-                    self.slot = Some((shard as u8, index));
-                }
+                    None => {
+                        table.wakers.push(Some(cx.waker().clone()));
+                        (table.wakers.len() - 1) as u32
+                    }
+                };
+                self.slot = Some((shard as u8, index));
             }
         }
         // Checked again after the waker is in place: a fire that took the

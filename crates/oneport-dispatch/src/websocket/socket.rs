@@ -415,10 +415,28 @@ impl<S: Transport> Conn<S> {
         result
     }
 
-    async fn feed(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
-        let ready = poll_fn(|cx| self.inner.poll_ready(cx)).await;
-        self.note_send_error(ready)?;
-        self.start_send(&msg, compress)
+    /// Queues `msg` once there is room (taking it out of the option), and
+    /// with [`After::Flush`] writes everything queued: the one way
+    /// `feed`, `send` and `send_with` go, as a poll function, so that
+    /// their futures hold a single copy of the message.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        msg: &mut Option<Message>,
+        compress: Compress,
+        after: After,
+    ) -> Poll<Result<(), Error>> {
+        if let Some(m) = msg {
+            let ready = ready!(self.inner.poll_ready(cx));
+            self.note_send_error(ready)?;
+            self.start_send(m, compress)?;
+            *msg = None;
+        }
+        if after == After::Queue {
+            return Poll::Ready(Ok(()));
+        }
+        let flushed = ready!(self.inner.poll_flush(cx));
+        Poll::Ready(self.note_send_error(flushed))
     }
 
     async fn flush(&mut self) -> Result<(), Error> {
@@ -451,6 +469,32 @@ impl<S: Transport> Conn<S> {
         let limit = self.inner.close_timeout().saturating_mul(2);
         let _ = tokio::time::timeout(limit, self.close(code)).await;
     }
+}
+
+/// What a send does once its message is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// Nothing: it leaves with the next write (`feed`).
+    Queue,
+    /// Write everything queued (`send`).
+    Flush,
+}
+
+/// The future of a send on the whole socket: one poll function over
+/// [`Conn::poll_send`] (a handler's future holds it for as long as the
+/// connection lives, and nested `async fn`s each kept a copy of the
+/// message: an echo handler's future was 616 bytes).
+fn sending<S: Transport>(
+    mut conn: Option<&mut Conn<S>>,
+    msg: Message,
+    compress: Compress,
+    after: After,
+) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+    let mut msg = Some(msg);
+    poll_fn(move |cx| match conn.as_deref_mut() {
+        Some(conn) => conn.poll_send(cx, &mut msg, compress, after),
+        None => Poll::Ready(Err(gone())),
+    })
 }
 
 /// Where a socket goes when its last handle is dropped.
@@ -812,21 +856,7 @@ impl<S: Transport> WebSocket<S> {
     /// long as the connection lives, and each nested level kept its own
     /// copy of the message (an echo handler's future was 616 bytes).
     pub fn send(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        let mut conn = self.conn.as_deref_mut();
-        let mut msg = Some(msg);
-        poll_fn(move |cx| {
-            let Some(conn) = conn.as_deref_mut() else {
-                return Poll::Ready(Err(gone()));
-            };
-            if let Some(m) = &msg {
-                let ready = ready!(conn.inner.poll_ready(cx));
-                conn.note_send_error(ready)?;
-                conn.start_send(m, Compress::Auto)?;
-                msg = None;
-            }
-            let flushed = ready!(conn.inner.poll_flush(cx));
-            Poll::Ready(conn.note_send_error(flushed))
-        })
+        sending(self.conn.as_deref_mut(), msg, Compress::Auto, After::Flush)
     }
 
     /// Sends a text message.
@@ -848,19 +878,7 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// One poll function, like [`send`](WebSocket::send)'s future.
     pub fn feed(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        let mut conn = self.conn.as_deref_mut();
-        let mut msg = Some(msg);
-        poll_fn(move |cx| {
-            let Some(conn) = conn.as_deref_mut() else {
-                return Poll::Ready(Err(gone()));
-            };
-            let ready = ready!(conn.inner.poll_ready(cx));
-            conn.note_send_error(ready)?;
-            match msg.take() {
-                Some(m) => Poll::Ready(conn.start_send(&m, Compress::Auto)),
-                None => Poll::Ready(Ok(())),
-            }
-        })
+        sending(self.conn.as_deref_mut(), msg, Compress::Auto, After::Queue)
     }
 
     /// Sends a message, choosing whether it may be compressed where
@@ -872,10 +890,12 @@ impl<S: Transport> WebSocket<S> {
     /// # Errors
     ///
     /// As for [`send`](WebSocket::send).
-    pub async fn send_with(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
-        let conn = self.conn()?;
-        conn.feed(msg, compress).await?;
-        conn.flush().await
+    pub fn send_with(
+        &mut self,
+        msg: Message,
+        compress: Compress,
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        sending(self.conn.as_deref_mut(), msg, compress, After::Flush)
     }
 
     /// The permessage-deflate parameters the handshake agreed on, if any
@@ -1140,15 +1160,7 @@ impl<S: Transport> WsSender<S> {
     /// One poll function, like [`WebSocket::send`]'s future (the future a
     /// sending task holds while it waits keeps one copy of the message).
     pub fn send(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
-        let mut msg = Some(msg);
-        poll_fn(move |cx| {
-            if let Some(m) = &msg {
-                ready!(self.poll_ready_half(cx))?;
-                self.start_send_half(m, Compress::Auto)?;
-                msg = None;
-            }
-            self.poll_flush_half(cx)
-        })
+        self.sending(msg, Compress::Auto, After::Flush)
     }
 
     /// Sends a message, choosing whether it may be compressed, as
@@ -1157,10 +1169,12 @@ impl<S: Transport> WsSender<S> {
     /// # Errors
     ///
     /// As [`WebSocket::send`].
-    pub async fn send_with(&mut self, msg: Message, compress: Compress) -> Result<(), Error> {
-        poll_fn(|cx| self.poll_ready_half(cx)).await?;
-        self.start_send_half(&msg, compress)?;
-        self.flush().await
+    pub fn send_with(
+        &mut self,
+        msg: Message,
+        compress: Compress,
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        self.sending(msg, compress, After::Flush)
     }
 
     /// Sends a text message.
@@ -1193,13 +1207,28 @@ impl<S: Transport> WsSender<S> {
     ///
     /// As [`WebSocket::send`].
     pub fn feed(&mut self, msg: Message) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        self.sending(msg, Compress::Auto, After::Queue)
+    }
+
+    /// The future of a send on this half: one poll function, as
+    /// [`sending`] is for the whole socket.
+    fn sending(
+        &mut self,
+        msg: Message,
+        compress: Compress,
+        after: After,
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
         let mut msg = Some(msg);
         poll_fn(move |cx| {
-            ready!(self.poll_ready_half(cx))?;
-            match msg.take() {
-                Some(m) => Poll::Ready(self.start_send_half(&m, Compress::Auto)),
-                None => Poll::Ready(Ok(())),
+            if let Some(m) = &msg {
+                ready!(self.poll_ready_half(cx))?;
+                self.start_send_half(m, compress)?;
+                msg = None;
             }
+            if after == After::Queue {
+                return Poll::Ready(Ok(()));
+            }
+            self.poll_flush_half(cx)
         })
     }
 
