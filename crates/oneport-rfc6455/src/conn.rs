@@ -199,7 +199,7 @@ struct Partial {
 }
 
 /// The capacity a drained write buffer starts again with.
-const FIRST_WRITE_BUFFER: usize = 1024;
+pub(crate) const FIRST_WRITE_BUFFER: usize = 1024;
 
 impl Connection {
     /// A connection at the start of the data transfer phase, without
@@ -755,7 +755,24 @@ impl Connection {
     /// header (RSV1 set) and the deflated payload; `None` when it goes out
     /// as it is. The state is checked before the compressor runs, so that
     /// a refused message never advances a kept context.
+    ///
+    /// Inlined up to the check for a compressor, so that a connection
+    /// without one (most) pays a test, not a call, per message.
+    #[inline]
     pub(crate) fn deflate_message(
+        &mut self,
+        msg: &Message,
+        compress: Compress,
+    ) -> Result<Option<(FrameHeader, Vec<u8>)>, Error> {
+        if self.deflate.is_none() || compress == Compress::Never {
+            return Ok(None);
+        }
+        self.deflate_message_now(msg, compress)
+    }
+
+    /// [`deflate_message`](Connection::deflate_message) once there is a
+    /// compressor that may run.
+    fn deflate_message_now(
         &mut self,
         msg: &Message,
         compress: Compress,
@@ -801,9 +818,11 @@ impl Connection {
     }
 
     /// A fresh masking key for a client's frame; none for a server's.
+    /// Inlined, so that a server's frame does not pay a call for `None`.
+    #[inline]
     fn mask(&self) -> Option<[u8; 4]> {
         match self.role {
-            Role::Client => Some(rand::random::<[u8; 4]>()),
+            Role::Client => Some(fresh_key()),
             Role::Server => None,
         }
     }
@@ -908,4 +927,11 @@ fn close_payload(frame: Option<&CloseFrame>) -> Result<Vec<u8>, Error> {
     payload.extend_from_slice(&frame.code.as_u16().to_be_bytes());
     payload.extend_from_slice(reason);
     Ok(payload)
+}
+
+/// A random masking key (RFC 6455 §5.3), kept out of line so that the
+/// server's path through [`Connection::mask`] stays small.
+#[inline(never)]
+fn fresh_key() -> [u8; 4] {
+    rand::random::<[u8; 4]>()
 }

@@ -17,19 +17,28 @@
 /// assert_eq!(&data, b"Hello");
 /// ```
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let key = rotate(key, offset);
-    let word = u128::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
-        key[3], key[0], key[1], key[2], key[3],
-    ]);
+    // The key as seen from payload byte `offset`: rotating the bytes left
+    // by one is rotating their little-endian word right by eight bits.
+    let shift = 8 * (offset & 3) as u32;
+    let key = u32::from_le_bytes(key).rotate_right(shift).to_le_bytes();
+    // Four copies of the key, in memory order whatever the endianness.
+    let word = u128::from(u32::from_ne_bytes(key)) * 0x0000_0001_0000_0001_0000_0001_0000_0001;
     let mut chunks = buf.chunks_exact_mut(16);
     for chunk in &mut chunks {
         if let Ok(bytes) = <[u8; 16]>::try_from(&*chunk) {
             chunk.copy_from_slice(&(u128::from_ne_bytes(bytes) ^ word).to_ne_bytes());
         }
     }
-    // 16 is a multiple of 4, so the remainder starts at key offset 0 again.
-    apply_mask_bytewise(chunks.into_remainder(), key, 0);
+    // 16 is a multiple of 4, so the remainder starts at key offset 0 again,
+    // and so does each of its whole words.
+    let mut words = chunks.into_remainder().chunks_exact_mut(4);
+    let key_word = u32::from_ne_bytes(key);
+    for chunk in &mut words {
+        if let Ok(bytes) = <[u8; 4]>::try_from(&*chunk) {
+            chunk.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ key_word).to_ne_bytes());
+        }
+    }
+    apply_mask_bytewise(words.into_remainder(), key, 0);
 }
 
 /// The reference byte-at-a-time version of [`apply_mask`]; same result,
@@ -38,13 +47,6 @@ pub fn apply_mask_bytewise(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, b) in buf.iter_mut().enumerate() {
         *b ^= key[(i + offset) & 3];
     }
-}
-
-/// The key as seen from payload byte `offset`.
-fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(offset & 3);
-    k
 }
 
 #[cfg(test)]

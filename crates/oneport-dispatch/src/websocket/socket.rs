@@ -406,6 +406,7 @@ impl<S: Transport> Conn<S> {
     }
 
     /// Records a send's failure when it says the peer stopped reading.
+    #[inline]
     fn note_send_error<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
         if let Err(e) = &result {
             if stalled(e) {

@@ -33,7 +33,16 @@ pub(crate) struct WriteQueue {
     staging: BytesMut,
     /// Bytes were written since the last `poll_flush` of the socket.
     unflushed: bool,
+    /// How long the last run written from `staging` was: the next run's
+    /// buffer starts at that size (up to [`MAX_FIRST_STAGING`]), so that a
+    /// burst of small echoes does not outgrow its buffer and copy it again
+    /// every time.
+    last_run: u32,
 }
+
+/// The largest buffer a run of small frames starts with, whatever the
+/// last run was: a run larger than that grows as it needs.
+const MAX_FIRST_STAGING: usize = 16 * 1024;
 
 impl WriteQueue {
     /// Bytes waiting to be written.
@@ -49,6 +58,7 @@ impl WriteQueue {
         msg: &Message,
         compress: Compress,
     ) -> Result<(), Error> {
+        self.make_room();
         if let Some((header, payload)) = conn.deflate_message(msg, compress)? {
             if conn.role() == Role::Server && payload.len() >= ZERO_COPY_MIN {
                 header.encode(&mut self.staging);
@@ -71,7 +81,8 @@ impl WriteQueue {
                 self.seal();
                 self.chunks.push(payload.clone());
             }
-            _ => conn.encode(msg, &mut self.staging)?,
+            // Not compressed: decided above, not asked again.
+            _ => conn.encode_with(msg, Compress::Never, &mut self.staging)?,
         }
         Ok(())
     }
@@ -134,6 +145,15 @@ impl WriteQueue {
         let _ = conn.poll_transmit(&mut self.staging);
     }
 
+    /// Gives a fresh staging buffer the size of the last run, when that was
+    /// more than the engine's first buffer (which it gives otherwise).
+    fn make_room(&mut self) {
+        let last = self.last_run as usize;
+        if self.staging.capacity() == 0 && last > crate::conn::FIRST_WRITE_BUFFER {
+            self.staging.reserve(last.min(MAX_FIRST_STAGING));
+        }
+    }
+
     /// Moves the coalesced bytes into the chunk list.
     fn seal(&mut self) {
         if !self.staging.is_empty() {
@@ -160,6 +180,7 @@ impl WriteQueue {
             // One run of coalesced bytes (small messages): written from
             // where they were encoded with a plain write, not sealed into
             // a chunk for a vectored one.
+            self.last_run = u32::try_from(self.staging.len()).unwrap_or(u32::MAX);
             while !self.staging.is_empty() {
                 self.unflushed = true;
                 let n = ready!(Pin::new(&mut *io).poll_write(&mut cx, &self.staging))?;
@@ -253,5 +274,29 @@ mod tests {
         let (own_ptr, own) = first_chunk(&mut q);
         assert_ne!(own_ptr, *ptr);
         assert_eq!(&own, bytes);
+    }
+
+    #[test]
+    fn a_fresh_staging_buffer_is_as_large_as_the_last_run() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let mut q = WriteQueue::default();
+        let wakers = Arc::new(WakerFanout::default());
+        let mut sink = Vec::new();
+        let waker = Waker::from(Arc::clone(&wakers));
+        let mut cx = Context::from_waker(&waker);
+        let msg = Message::binary(vec![7u8; 64]);
+        for _ in 0..40 {
+            q.push(&mut conn, &msg, Compress::Auto).unwrap();
+        }
+        let run = q.len();
+        assert!(run > crate::conn::FIRST_WRITE_BUFFER, "{run}");
+        let flushed = q.poll_flush(&mut sink, &mut cx, &wakers, Half::Sender);
+        assert!(matches!(flushed, Poll::Ready(Ok(()))));
+        assert_eq!(sink.len(), run);
+        assert_eq!(q.staging.capacity(), 0, "a drained queue keeps no buffer");
+        // The next run starts with room for one like the last, instead of
+        // growing (and copying) as it fills.
+        q.push(&mut conn, &msg, Compress::Auto).unwrap();
+        assert!(q.staging.capacity() >= run, "{}", q.staging.capacity());
     }
 }
