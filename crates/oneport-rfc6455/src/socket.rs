@@ -5,7 +5,7 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -166,7 +166,10 @@ pub(crate) struct Core<S> {
     /// whenever empty.
     rd: BytesMut,
     wr: WriteQueue,
-    wakers: Arc<WakerFanout>,
+    /// Made by `split`: the halves may wait on the transport's writability
+    /// from two tasks, which it cannot remember both of. A whole socket is
+    /// polled by one task at a time and passes that task's waker on.
+    wakers: Option<Arc<WakerFanout>>,
     /// Armed lazily, for the earliest of the keepalive, idle and closing
     /// deadlines.
     timer: Option<Pin<Box<Sleep>>>,
@@ -217,7 +220,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 leftover
             },
             wr: WriteQueue::default(),
-            wakers: Arc::default(),
+            wakers: None,
             timer: None,
             write_timer: None,
             last_rx: now,
@@ -273,7 +276,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             return Poll::Ready(Err(Error::WriteTimeout));
         }
         let before = self.wr.len();
-        if let Poll::Ready(res) = self.wr.poll_flush(&mut self.io, cx, &self.wakers, half) {
+        if let Poll::Ready(res) = self
+            .wr
+            .poll_flush(&mut self.io, cx, self.wakers.as_ref(), half)
+        {
             self.write_timer = None;
             return Poll::Ready(res.map_err(Error::from));
         }
@@ -286,8 +292,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             timer.as_mut().reset(deadline);
         }
         // Through the fan-out, so that whichever half is waiting hears it.
-        self.wakers.register(half, cx.waker());
-        let waker = Waker::from(Arc::clone(&self.wakers));
+        let waker = fanout::waker_for(self.wakers.as_ref(), half, cx);
         ready!(timer.as_mut().poll(&mut Context::from_waker(&waker)));
         self.end();
         self.transport = Transport::Stalled;
@@ -448,7 +453,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 self.wr.push_owed(&mut self.conn);
                 let done = self
                     .wr
-                    .poll_shutdown(&mut self.io, cx, &self.wakers, Half::Receiver)
+                    .poll_shutdown(&mut self.io, cx, self.wakers.as_ref(), Half::Receiver)
                     .is_ready();
                 if done || self.poll_alarm(cx).is_ready() {
                     self.end();
@@ -538,9 +543,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             }
             Alarm::Deadline => {
                 // The peer did not answer our Close in time.
-                let _ = self
-                    .wr
-                    .poll_shutdown(&mut self.io, cx, &self.wakers, Half::Receiver);
+                let _ =
+                    self.wr
+                        .poll_shutdown(&mut self.io, cx, self.wakers.as_ref(), Half::Receiver);
                 self.end();
                 Step::Return(Poll::Ready(Some(Err(Error::Timeout))))
             }

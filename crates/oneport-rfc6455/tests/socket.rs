@@ -382,6 +382,64 @@ async fn protocol_errors_are_closed_with_their_code() {
 
 // --- split -----------------------------------------------------------------------------
 
+/// Both halves wait for room on one stalled transport, which remembers a
+/// single waker for writes (as tokio's pipe and a socket's registration
+/// do): when the peer drains it, both must hear it, through the fan-out
+/// that `split` makes.
+#[tokio::test]
+async fn split_halves_both_wake_when_a_full_transport_drains() {
+    bounded(async {
+        let (a, b) = tokio::io::duplex(256);
+        let server =
+            WebSocket::from_raw_socket(a, Role::Server, Config::default(), BytesMut::new());
+        let mut client =
+            WebSocket::from_raw_socket(b, Role::Client, Config::default(), BytesMut::new());
+        let (mut rx, mut tx) = server.split();
+        // On this single-threaded runtime each yield lets the spawned
+        // tasks run until they wait.
+        let settle = || async {
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        };
+        let sender = tokio::spawn(async move {
+            for i in 0..20u8 {
+                tx.send(Message::binary(vec![i; 100])).await.unwrap();
+            }
+            tx
+        });
+        settle().await;
+        assert!(!sender.is_finished(), "the pipe is full: the sender waits");
+        // The receiver now owes a pong and waits for room too, from its own
+        // task, after the sender did.
+        client
+            .send(Message::Ping(Bytes::from_static(b"p")))
+            .await
+            .unwrap();
+        let receiver = tokio::spawn(async move {
+            while let Some(m) = rx.next().await {
+                if m.is_err() {
+                    break;
+                }
+            }
+        });
+        settle().await;
+        let (mut data, mut pongs) = (Vec::new(), 0);
+        while data.len() < 20 || pongs < 1 {
+            match client.recv().await.unwrap().unwrap() {
+                Message::Binary(b) => data.push(b[0]),
+                Message::Pong(_) => pongs += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(data, (0..20).collect::<Vec<u8>>());
+        drop(sender.await.unwrap());
+        drop(client);
+        receiver.await.unwrap();
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn split_halves_work_from_two_tasks() {
     bounded(async {

@@ -1,7 +1,7 @@
 //! The waker fan-out that lets two tasks wait on one transport.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Wake, Waker};
+use std::task::{Context, Wake, Waker};
 
 /// Which half of a split connection is waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,5 +50,18 @@ impl Wake for WakerFanout {
         for w in woken.into_iter().flatten() {
             w.wake();
         }
+    }
+}
+
+/// The waker to poll the transport with for `half`: the fan-out's, with
+/// `cx`'s task registered in it, when the socket is split; `cx`'s own
+/// otherwise.
+pub(crate) fn waker_for(wakers: Option<&Arc<WakerFanout>>, half: Half, cx: &Context<'_>) -> Waker {
+    match wakers {
+        Some(fanout) => {
+            fanout.register(half, cx.waker());
+            Waker::from(Arc::clone(fanout))
+        }
+        None => cx.waker().clone(),
     }
 }

@@ -15,7 +15,9 @@ use crate::conn::Compress;
 use crate::error::Error;
 use crate::message::Message;
 
-pub(super) fn split<S>(core: Core<S>) -> (WsReceiver<S>, WsSender<S>) {
+pub(super) fn split<S>(mut core: Core<S>) -> (WsReceiver<S>, WsSender<S>) {
+    // From now on two tasks may wait on the transport's writability.
+    core.wakers = Some(Arc::default());
     let shared = Arc::new(Mutex::new(core));
     (
         WsReceiver {

@@ -5,13 +5,13 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use oneport_http1::ChunkQueue;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::fanout::{Half, WakerFanout};
+use super::fanout::{self, Half, WakerFanout};
 use crate::config::Role;
 use crate::conn::{Compress, Connection};
 use crate::error::Error;
@@ -167,14 +167,13 @@ impl WriteQueue {
         &mut self,
         io: &mut S,
         cx: &mut Context<'_>,
-        wakers: &Arc<WakerFanout>,
+        wakers: Option<&Arc<WakerFanout>>,
         half: Half,
     ) -> Poll<io::Result<()>> {
         if self.len() == 0 && !self.unflushed {
             return Poll::Ready(Ok(()));
         }
-        wakers.register(half, cx.waker());
-        let waker = Waker::from(Arc::clone(wakers));
+        let waker = fanout::waker_for(wakers, half, cx);
         let mut cx = Context::from_waker(&waker);
         if self.chunks.is_empty() {
             // One run of coalesced bytes (small messages): written from
@@ -211,12 +210,11 @@ impl WriteQueue {
         &mut self,
         io: &mut S,
         cx: &mut Context<'_>,
-        wakers: &Arc<WakerFanout>,
+        wakers: Option<&Arc<WakerFanout>>,
         half: Half,
     ) -> Poll<io::Result<()>> {
         ready!(self.poll_flush(io, cx, wakers, half))?;
-        wakers.register(half, cx.waker());
-        let waker = Waker::from(Arc::clone(wakers));
+        let waker = fanout::waker_for(wakers, half, cx);
         let mut cx = Context::from_waker(&waker);
         Pin::new(io).poll_shutdown(&mut cx)
     }
@@ -224,6 +222,8 @@ impl WriteQueue {
 
 #[cfg(test)]
 mod tests {
+    use std::task::Waker;
+
     use bytes::Buf;
 
     use super::*;
@@ -280,17 +280,16 @@ mod tests {
     fn a_fresh_staging_buffer_is_as_large_as_the_last_run() {
         let mut conn = Connection::new(Role::Server, Config::default());
         let mut q = WriteQueue::default();
-        let wakers = Arc::new(WakerFanout::default());
         let mut sink = Vec::new();
-        let waker = Waker::from(Arc::clone(&wakers));
-        let mut cx = Context::from_waker(&waker);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
         let msg = Message::binary(vec![7u8; 64]);
         for _ in 0..40 {
             q.push(&mut conn, &msg, Compress::Auto).unwrap();
         }
         let run = q.len();
         assert!(run > crate::conn::FIRST_WRITE_BUFFER, "{run}");
-        let flushed = q.poll_flush(&mut sink, &mut cx, &wakers, Half::Sender);
+        let flushed = q.poll_flush(&mut sink, &mut cx, None, Half::Sender);
         assert!(matches!(flushed, Poll::Ready(Ok(()))));
         assert_eq!(sink.len(), run);
         assert_eq!(q.staging.capacity(), 0, "a drained queue keeps no buffer");
