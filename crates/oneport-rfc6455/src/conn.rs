@@ -805,7 +805,8 @@ impl Connection {
             // room for a burst of small frames at once, rather than growing
             // by doubling from the first one (five reallocations for
             // sixteen 64-byte echoes).
-            dst.reserve(need.max(FIRST_WRITE_BUFFER));
+            // Made at its size rather than grown from empty (fewer steps).
+            *dst = BytesMut::with_capacity(need.max(FIRST_WRITE_BUFFER));
         } else {
             dst.reserve(need);
         }

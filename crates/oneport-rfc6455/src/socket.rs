@@ -418,7 +418,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         let mut buf = ReadBuf::uninit(&mut stack);
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
         let filled = buf.filled();
-        self.rd.extend_from_slice(filled);
+        if self.rd.capacity() == 0 {
+            // A fresh buffer made from the bytes at once: cheaper than
+            // growing an empty one (the common case, the buffer having
+            // gone with the last message).
+            self.rd = BytesMut::from(filled);
+        } else {
+            self.rd.extend_from_slice(filled);
+        }
         Poll::Ready(Ok(filled.len()))
     }
 

@@ -150,7 +150,7 @@ impl WriteQueue {
     fn make_room(&mut self) {
         let last = self.last_run as usize;
         if self.staging.capacity() == 0 && last > crate::conn::FIRST_WRITE_BUFFER {
-            self.staging.reserve(last.min(MAX_FIRST_STAGING));
+            self.staging = BytesMut::with_capacity(last.min(MAX_FIRST_STAGING));
         }
     }
 
