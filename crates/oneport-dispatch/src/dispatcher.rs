@@ -52,6 +52,20 @@ pub trait Dispatcher: Send + Sync + 'static {
     /// Offers `req` to this dispatcher. `cx` describes the connection.
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome>;
 
+    /// Begins dispatching `req`: the outcome itself when this dispatcher
+    /// reaches it without waiting, so that no future is allocated, or
+    /// else the future of it. The server calls this rather than
+    /// [`dispatch`](Dispatcher::dispatch), and the combinators pass it on:
+    /// a [`servlet`](crate::servlet) of a plain function behind
+    /// [`filter`](crate::filter)s and a [`sequencer`](crate::sequencer)
+    /// answers with no future at all.
+    ///
+    /// The default is [`Dispatched::Later`] of `dispatch`. An override
+    /// must reach the outcome `dispatch` would.
+    fn start<'a>(&'a self, req: Request, cx: &'a Context) -> Dispatched<'a> {
+        Dispatched::Later(self.dispatch(req, cx))
+    }
+
     /// A quick synchronous test: `false` means this dispatcher would
     /// certainly decline `req`, so a combinator may skip [`dispatch`]
     /// (and the future it allocates). `true` promises nothing.
@@ -78,6 +92,46 @@ pub trait Dispatcher: Send + Sync + 'static {
     }
 }
 
+/// What [`Dispatcher::start`] gives: the outcome, or its future.
+#[must_use = "a dispatched request has an outcome to act on"]
+// The large variant is the common one: boxing it would be the allocation
+// `start` exists to spare.
+#[allow(clippy::large_enum_variant)]
+pub enum Dispatched<'a> {
+    /// The outcome, reached without waiting.
+    Now(Outcome),
+    /// The outcome needs waiting for.
+    Later(BoxFuture<'a, Outcome>),
+}
+
+impl<'a> Dispatched<'a> {
+    /// The outcome, waiting for it if need be.
+    pub async fn outcome(self) -> Outcome {
+        match self {
+            Dispatched::Now(outcome) => outcome,
+            Dispatched::Later(future) => future.await,
+        }
+    }
+
+    /// As a future, for a caller that must return one
+    /// ([`Dispatcher::dispatch`] built on `start`).
+    pub fn boxed(self) -> BoxFuture<'a, Outcome> {
+        match self {
+            Dispatched::Now(outcome) => Box::pin(std::future::ready(outcome)),
+            Dispatched::Later(future) => future,
+        }
+    }
+}
+
+impl fmt::Debug for Dispatched<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dispatched::Now(outcome) => f.debug_tuple("Now").field(outcome).finish(),
+            Dispatched::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
 /// How a request's body reaches a dispatcher (see
 /// [`Dispatcher::body_mode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +155,10 @@ impl<D: Dispatcher + ?Sized> Dispatcher for Arc<D> {
         (**self).dispatch(req, cx)
     }
 
+    fn start<'a>(&'a self, req: Request, cx: &'a Context) -> Dispatched<'a> {
+        (**self).start(req, cx)
+    }
+
     fn may_accept(&self, req: &Request) -> bool {
         (**self).may_accept(req)
     }
@@ -113,6 +171,10 @@ impl<D: Dispatcher + ?Sized> Dispatcher for Arc<D> {
 impl<D: Dispatcher + ?Sized> Dispatcher for Box<D> {
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
         (**self).dispatch(req, cx)
+    }
+
+    fn start<'a>(&'a self, req: Request, cx: &'a Context) -> Dispatched<'a> {
+        (**self).start(req, cx)
     }
 
     fn may_accept(&self, req: &Request) -> bool {

@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request};
+use crate::dispatcher::{BoxFuture, Context, Dispatched, Dispatcher, Outcome, Request};
 
 /// Offers `inner` only the requests whose URL path (without the query)
 /// matches `pattern`; the rest are declined.
@@ -76,10 +76,14 @@ impl<D: Dispatcher> Dispatcher for Filter<D> {
     }
 
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
+        self.start(req, cx).boxed()
+    }
+
+    fn start<'a>(&'a self, req: Request, cx: &'a Context) -> Dispatched<'a> {
         if self.matches(req.uri().path()) {
-            self.inner.dispatch(req, cx)
+            self.inner.start(req, cx)
         } else {
-            Box::pin(std::future::ready(Outcome::Declined(req)))
+            Dispatched::Now(Outcome::Declined(req))
         }
     }
 }

@@ -86,8 +86,8 @@ mod websocket;
 
 pub use body::{Body, BoxError};
 pub use dispatcher::{
-    BodyMode, BoxFuture, Context, Dispatcher, Outcome, Request, Response, Shutdown, Upgrade,
-    Upgraded, html_response, text_response,
+    BodyMode, BoxFuture, Context, Dispatched, Dispatcher, Outcome, Request, Response, Shutdown,
+    Upgrade, Upgraded, html_response, text_response,
 };
 pub use error::Error;
 pub use files::{Files, files};

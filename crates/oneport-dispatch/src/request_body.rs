@@ -60,6 +60,10 @@ impl<D: Dispatcher> Dispatcher for StreamedBody<D> {
         self.inner.dispatch(req, cx)
     }
 
+    fn start<'a>(&'a self, req: Request, cx: &'a Context) -> crate::Dispatched<'a> {
+        self.inner.start(req, cx)
+    }
+
     fn may_accept(&self, req: &Request) -> bool {
         self.inner.may_accept(req)
     }

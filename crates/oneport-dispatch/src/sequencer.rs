@@ -1,6 +1,6 @@
 //! Try dispatchers in order.
 
-use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request};
+use crate::dispatcher::{BoxFuture, Context, Dispatched, Dispatcher, Outcome, Request};
 
 /// Tries each dispatcher in order; the first that does not decline wins.
 /// If all decline, the sequencer declines too (and the server answers 404).
@@ -56,19 +56,47 @@ impl Dispatcher for Sequencer {
     }
 
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            let mut req = req;
-            for d in &self.dispatchers {
-                if !d.may_accept(&req) {
-                    continue;
-                }
-                match d.dispatch(req, cx).await {
-                    Outcome::Declined(r) => req = r,
-                    other => return other,
+        Box::pin(self.dispatch_from(0, req, cx))
+    }
+
+    /// Offers `req` in order without a future while each dispatcher
+    /// answers at once; the first that needs waiting is awaited in a
+    /// future that goes on from the next one (none is offered it twice).
+    fn start<'a>(&'a self, mut req: Request, cx: &'a Context) -> Dispatched<'a> {
+        for (i, d) in self.dispatchers.iter().enumerate() {
+            if !d.may_accept(&req) {
+                continue;
+            }
+            match d.start(req, cx) {
+                Dispatched::Now(Outcome::Declined(r)) => req = r,
+                Dispatched::Now(outcome) => return Dispatched::Now(outcome),
+                Dispatched::Later(future) => {
+                    return Dispatched::Later(Box::pin(async move {
+                        match future.await {
+                            Outcome::Declined(r) => self.dispatch_from(i + 1, r, cx).await,
+                            outcome => outcome,
+                        }
+                    }));
                 }
             }
-            Outcome::Declined(req)
-        })
+        }
+        Dispatched::Now(Outcome::Declined(req))
+    }
+}
+
+impl Sequencer {
+    /// Offers `req` to the dispatchers from index `first` on, in order.
+    async fn dispatch_from(&self, first: usize, mut req: Request, cx: &Context) -> Outcome {
+        for d in self.dispatchers.iter().skip(first) {
+            if !d.may_accept(&req) {
+                continue;
+            }
+            match d.start(req, cx).outcome().await {
+                Outcome::Declined(r) => req = r,
+                outcome => return outcome,
+            }
+        }
+        Outcome::Declined(req)
     }
 }
 
@@ -150,5 +178,96 @@ mod tests {
             .body(bytes::Bytes::new())
             .expect("request");
         assert!(!only.may_accept(&req));
+    }
+
+    /// Declines at once through `start`, counting its calls.
+    struct DeclinesNow {
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Dispatcher for DeclinesNow {
+        fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
+            self.start(req, cx).boxed()
+        }
+
+        fn start<'a>(&'a self, req: Request, _cx: &'a Context) -> Dispatched<'a> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Dispatched::Now(Outcome::Declined(req))
+        }
+    }
+
+    fn get(path: &str) -> Request {
+        http::Request::builder()
+            .uri(path)
+            .body(bytes::Bytes::new())
+            .expect("request")
+    }
+
+    fn body(outcome: Outcome) -> Vec<u8> {
+        match outcome {
+            Outcome::Response(r) => r.body().as_bytes().map(|b| b.to_vec()).unwrap_or_default(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plain_function_answers_through_every_level_at_once() {
+        let site = sequencer(vec![
+            Box::new(crate::filter("^/$", crate::servlet(|_r: Request| "home"))),
+            Box::new(crate::filter(
+                "^/plaintext$",
+                crate::servlet(|_r: Request| "plain"),
+            )),
+        ]);
+        let cx = cx();
+        match site.start(get("/plaintext"), &cx) {
+            Dispatched::Now(outcome) => assert_eq!(body(outcome), b"plain"),
+            Dispatched::Later(_) => panic!("a plain function needs no future"),
+        }
+        // Nothing matches: declined at once, the request given back.
+        match site.start(get("/nowhere"), &cx) {
+            Dispatched::Now(Outcome::Declined(r)) => assert_eq!(r.uri().path(), "/nowhere"),
+            other => panic!("{other:?}"),
+        }
+        // An async function is awaited, and its future answers.
+        let slow = crate::servlet(|_r: Request| async { "slow" });
+        match slow.start(get("/"), &cx) {
+            Dispatched::Later(future) => assert_eq!(body(future.await), b"slow"),
+            Dispatched::Now(_) => panic!("an async function is awaited"),
+        }
+    }
+
+    #[tokio::test]
+    async fn start_offers_each_dispatcher_the_request_once_in_order() {
+        let first = Arc::new(AtomicUsize::new(0));
+        let waits = Arc::new(AtomicUsize::new(0));
+        let after = Arc::new(AtomicUsize::new(0));
+        let site = sequencer(vec![
+            Box::new(DeclinesNow {
+                calls: first.clone(),
+            }),
+            // Declines, but only once awaited (the default `start`).
+            Box::new(Counting {
+                calls: waits.clone(),
+                hint: true,
+            }),
+            Box::new(crate::servlet(|_r: Request| "answer")),
+            Box::new(DeclinesNow {
+                calls: after.clone(),
+            }),
+        ]);
+        let cx = cx();
+        let outcome = match site.start(get("/x"), &cx) {
+            Dispatched::Later(future) => future.await,
+            Dispatched::Now(_) => panic!("the second dispatcher must be awaited"),
+        };
+        assert_eq!(body(outcome), b"answer");
+        assert_eq!(first.load(Ordering::SeqCst), 1, "offered once, not again");
+        assert_eq!(waits.load(Ordering::SeqCst), 1);
+        assert_eq!(after.load(Ordering::SeqCst), 0, "never reached");
+        // `dispatch` reaches the same outcome the same way.
+        assert_eq!(body(site.dispatch(get("/x"), &cx).await), b"answer");
+        assert_eq!(first.load(Ordering::SeqCst), 2);
+        assert_eq!(after.load(Ordering::SeqCst), 0);
     }
 }

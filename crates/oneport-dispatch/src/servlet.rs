@@ -4,7 +4,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use crate::Body;
-use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response};
+use crate::dispatcher::{BoxFuture, Context, Dispatched, Dispatcher, Outcome, Request, Response};
 
 /// Something a servlet may return: a full response, or just a body (sent
 /// as `200 OK`), or a status with a body.
@@ -58,6 +58,20 @@ use markers::{AsyncFn, SyncFn};
 pub trait ServletFn<M>: Send + Sync + 'static {
     /// Runs the function.
     fn call(&self, req: Request) -> BoxFuture<'_, Response>;
+
+    /// Runs the function if it answers without waiting (a plain function
+    /// does), or gives the request back. The default gives it back.
+    ///
+    /// # Errors
+    ///
+    /// The request, untouched, when the function must be
+    /// [`call`](ServletFn::call)ed and awaited instead.
+    // The request comes back as it went in, unboxed: boxing it would
+    // cost the allocation this spares.
+    #[allow(clippy::result_large_err)]
+    fn call_now(&self, req: Request) -> Result<Response, Request> {
+        Err(req)
+    }
 }
 
 impl<F, R> ServletFn<(SyncFn, R)> for F
@@ -68,6 +82,10 @@ where
     fn call(&self, req: Request) -> BoxFuture<'_, Response> {
         let res = self(req).into_response();
         Box::pin(std::future::ready(res))
+    }
+
+    fn call_now(&self, req: Request) -> Result<Response, Request> {
+        Ok(self(req).into_response())
     }
 }
 
@@ -118,7 +136,17 @@ impl<F, M> std::fmt::Debug for Servlet<F, M> {
 }
 
 impl<F: ServletFn<M>, M: 'static> Dispatcher for Servlet<F, M> {
-    fn dispatch<'a>(&'a self, req: Request, _cx: &'a Context) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move { Outcome::Response(self.f.call(req).await) })
+    fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
+        self.start(req, cx).boxed()
+    }
+
+    /// A plain function answers at once; an async one is awaited.
+    fn start<'a>(&'a self, req: Request, _cx: &'a Context) -> Dispatched<'a> {
+        match self.f.call_now(req) {
+            Ok(res) => Dispatched::Now(Outcome::Response(res)),
+            Err(req) => Dispatched::Later(Box::pin(async move {
+                Outcome::Response(self.f.call(req).await)
+            })),
+        }
     }
 }

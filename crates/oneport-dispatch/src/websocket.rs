@@ -14,7 +14,7 @@ use http::request::Parts;
 use oneport_rfc6455::deflate::DeflateConfig;
 use oneport_rfc6455::{Config, OriginPolicy};
 
-use crate::dispatcher::{BoxFuture, Context, Dispatcher, Outcome, Request, Response};
+use crate::dispatcher::{BoxFuture, Context, Dispatched, Dispatcher, Outcome, Request, Response};
 
 mod mapper;
 mod socket;
@@ -289,18 +289,26 @@ impl Dispatcher for WebSocketDispatcher {
     }
 
     fn dispatch<'a>(&'a self, req: Request, cx: &'a Context) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            if !is_websocket_request(&req) {
-                return Outcome::Declined(req);
-            }
-            upgrade::upgrade(req, cx, &self.options, |offered, version| {
+        self.start(req, cx).boxed()
+    }
+
+    /// The handshake is checked and answered without waiting.
+    fn start<'a>(&'a self, req: Request, cx: &'a Context) -> Dispatched<'a> {
+        if !is_websocket_request(&req) {
+            return Dispatched::Now(Outcome::Declined(req));
+        }
+        Dispatched::Now(upgrade::upgrade(
+            req,
+            cx,
+            &self.options,
+            |offered, version| {
                 let protocol = match version {
                     WsVersion::Hybi00 => offered.first().cloned(),
                     _ => None,
                 };
                 Ok((protocol, self.handler.clone()))
-            })
-        })
+            },
+        ))
     }
 }
 

@@ -20,7 +20,9 @@ use super::intake::{self, Intake};
 use super::pool::{give_back, take_buffer};
 use super::streamed::{self, Framing, Streamed};
 use crate::body::Kind as BodyKindInner;
-use crate::dispatcher::{Context, Dispatcher, Outcome, Response, Shutdown, Upgrade, Upgraded};
+use crate::dispatcher::{
+    Context, Dispatched, Dispatcher, Outcome, Response, Shutdown, Upgrade, Upgraded,
+};
 
 /// How a burst of work on a readable connection ended.
 enum Burst {
@@ -255,7 +257,11 @@ async fn burst<T: Io>(
                 Intake::Io(e) => return Err(e),
             }
         } else {
-            dispatcher.dispatch(req, cx).await
+            // Most answers need no waiting: then no future is allocated.
+            match dispatcher.start(req, cx) {
+                Dispatched::Now(outcome) => outcome,
+                Dispatched::Later(future) => future.await,
+            }
         };
         // The span's protocol: the takeover's, or HTTP/1.1 once the first
         // request is answered (a later takeover records its own).
