@@ -37,6 +37,9 @@ const STACK_READ: usize = 32 * 1024;
 /// Largest read made straight into the heap buffer when a big frame is
 /// known to be arriving.
 const DIRECT_READ: usize = 64 * 1024;
+/// How many times larger the read buffer becomes at each step while a
+/// large frame arrives.
+const GROWTH: usize = 4;
 /// A read at least this large makes the next one (from an empty buffer)
 /// go straight into a heap buffer sized after it, so that a stream of
 /// large messages is not copied out of the stack buffer every time.
@@ -383,8 +386,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         let last = self.last_read as usize;
         let room = if remaining > STACK_READ {
             // Room past the frame too, so the read comes back short when
-            // the frame was all there (see `STACK_READ`).
-            Some(remaining.min(DIRECT_READ).saturating_add(STACK_READ))
+            // the frame was all there (see `STACK_READ`). The buffer grows
+            // fourfold, not twofold, while a large frame arrives, so it is
+            // copied once or twice rather than at every doubling; it never
+            // reserves more than three times what has arrived (plus one
+            // read), so a peer that announces a large frame and sends
+            // nothing gets no large buffer.
+            let step = DIRECT_READ.max(self.rd.len().saturating_mul(GROWTH - 1));
+            Some(remaining.min(step).saturating_add(STACK_READ))
         } else if self.rd.is_empty() && last >= DIRECT_AFTER {
             Some(last.min(DIRECT_READ).saturating_add(DIRECT_SLACK))
         } else {
@@ -1155,5 +1164,80 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocke
     /// answer is read by `recv` / the `Stream` side.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.get_mut().core.poll_close_sink(cx, Half::Sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+    use crate::frame::{FrameHeader, OpCode};
+
+    /// The header of a masked binary frame of `len` bytes, and its key.
+    fn header(len: u64) -> (BytesMut, [u8; 4]) {
+        let key = [1, 2, 3, 4];
+        let mut out = BytesMut::new();
+        FrameHeader::new(crate::Fin::Final, OpCode::Binary, Some(key), len).encode(&mut out);
+        (out, key)
+    }
+
+    /// Polls the server's receive once; it must still be waiting.
+    fn poll_pending(core: &mut Core<tokio::io::DuplexStream>) {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(core.poll_recv(&mut cx).is_pending());
+    }
+
+    #[tokio::test]
+    async fn a_large_frame_grows_its_buffer_by_what_arrived() {
+        let (server_io, mut client) = tokio::io::duplex(4 << 20);
+        let ws =
+            WebSocket::from_raw_socket(server_io, Role::Server, Config::default(), BytesMut::new());
+        let mut core = ws.core;
+        // A frame of 8 MiB announced, 100 KiB of it sent: the buffer holds
+        // what came and room for about three times as much, not the frame.
+        let (head, _) = header(8 << 20);
+        client.write_all(&head).await.unwrap();
+        let sent = 100 * 1024;
+        client.write_all(&vec![0u8; sent]).await.unwrap();
+        for _ in 0..8 {
+            poll_pending(&mut core);
+        }
+        let held = core.rd.capacity();
+        assert!(held >= sent, "{held}");
+        assert!(
+            held <= GROWTH * sent + DIRECT_READ + STACK_READ,
+            "{held} for {sent} arrived"
+        );
+
+        // A 1 MiB frame arriving 64 KiB at a time reaches its size in a
+        // few steps (each a copy), not one per doubling.
+        let (server_io, mut client) = tokio::io::duplex(4 << 20);
+        let ws =
+            WebSocket::from_raw_socket(server_io, Role::Server, Config::default(), BytesMut::new());
+        let mut core = ws.core;
+        let len = 1 << 20;
+        let (head, _) = header(len as u64);
+        client.write_all(&head).await.unwrap();
+        let mut capacities = vec![core.rd.capacity()];
+        let chunk = vec![0u8; 64 * 1024];
+        for _ in 0..(len / chunk.len() - 1) {
+            client.write_all(&chunk).await.unwrap();
+            poll_pending(&mut core);
+            if capacities.last() != Some(&core.rd.capacity()) {
+                capacities.push(core.rd.capacity());
+            }
+        }
+        client.write_all(&chunk).await.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        match core.poll_recv(&mut cx) {
+            Poll::Ready(Some(Ok(Message::Binary(b)))) => assert_eq!(b.len(), len),
+            other => panic!("{other:?}"),
+        }
+        // From nothing: the first buffer, then at most two growths (four
+        // when the buffer only doubled, ending at 2 MiB).
+        assert!(capacities.len() <= 4, "{capacities:?}");
     }
 }
