@@ -360,13 +360,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             let Some((at, alarm)) = self.next_deadline() else {
                 return Poll::Pending;
             };
+            // A timer armed for this deadline or an earlier one needs only
+            // polling, not the clock (read on every wait otherwise): if it
+            // is past due, it fires at the runtime's next timer tick.
+            if let Some(t) = self.timer.as_mut() {
+                if t.deadline() <= at && !t.is_elapsed() {
+                    ready!(t.as_mut().poll(cx));
+                    continue;
+                }
+            }
             if at <= Instant::now() {
                 return Poll::Ready(alarm);
             }
             match &mut self.timer {
                 // A timer set for a later deadline is moved earlier; one
-                // that is early just fires and is then moved to `at`.
-                Some(t) if t.deadline() <= at && !t.is_elapsed() => {}
+                // that was early has fired and is moved to `at`.
                 Some(t) => t.as_mut().reset(at),
                 None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
             }
