@@ -145,12 +145,19 @@ impl WriteQueue {
         let _ = conn.poll_transmit(&mut self.staging);
     }
 
-    /// Gives a fresh staging buffer the size of the last run, when that was
-    /// more than the engine's first buffer (which it gives otherwise).
+    /// Gives an empty queue a staging buffer: this thread's spare when it
+    /// has one large enough, else one the size of the last run when that
+    /// was more than the engine's first buffer (which it gives otherwise).
     fn make_room(&mut self) {
+        if self.staging.capacity() != 0 {
+            return;
+        }
         let last = self.last_run as usize;
-        if self.staging.capacity() == 0 && last > crate::conn::FIRST_WRITE_BUFFER {
-            self.staging = BytesMut::with_capacity(last.min(MAX_FIRST_STAGING));
+        let want = last.clamp(crate::conn::FIRST_WRITE_BUFFER, MAX_FIRST_STAGING);
+        if let Some(spare) = spare::take(want) {
+            self.staging = spare;
+        } else if last > crate::conn::FIRST_WRITE_BUFFER {
+            self.staging = BytesMut::with_capacity(want);
         }
     }
 
@@ -198,8 +205,9 @@ impl WriteQueue {
             self.unflushed = true;
             ready!(written)?;
         }
-        // Idle connections keep no write buffer either.
-        self.staging = BytesMut::new();
+        // Idle connections keep no write buffer either: it goes to this
+        // thread's spare, for the next socket with something to send.
+        spare::keep(std::mem::take(&mut self.staging));
         ready!(Pin::new(&mut *io).poll_flush(&mut cx))?;
         self.unflushed = false;
         Poll::Ready(Ok(()))
@@ -217,6 +225,47 @@ impl WriteQueue {
         let waker = fanout::waker_for(wakers, half, cx);
         let mut cx = Context::from_waker(&waker);
         Pin::new(io).poll_shutdown(&mut cx)
+    }
+}
+
+/// One drained staging buffer kept per thread, so that a socket that
+/// writes after every read (an echo, a chat) does not allocate and free a
+/// buffer each time, while an idle socket still holds none.
+mod spare {
+    use std::cell::Cell;
+
+    use bytes::BytesMut;
+
+    use super::MAX_FIRST_STAGING;
+    use crate::conn::FIRST_WRITE_BUFFER;
+
+    thread_local! {
+        static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+    }
+
+    /// This thread's spare, if it holds at least `want` bytes.
+    pub(super) fn take(want: usize) -> Option<BytesMut> {
+        let spare = SPARE.take()?;
+        if spare.capacity() >= want {
+            Some(spare)
+        } else {
+            SPARE.set(Some(spare));
+            None
+        }
+    }
+
+    /// Keeps a drained buffer as this thread's spare when it is this
+    /// queue's own (not shared with queued chunks) and not larger than a
+    /// fresh one may be; drops it otherwise.
+    pub(super) fn keep(mut buf: BytesMut) {
+        buf.clear();
+        // After a full write the buffer's start has moved to its end:
+        // asking for more room than is left moves it back to the start of
+        // the allocation, without a copy, when nothing else shares it.
+        let reclaimed = buf.try_reclaim(buf.capacity() + 1);
+        if reclaimed && (FIRST_WRITE_BUFFER..=MAX_FIRST_STAGING).contains(&buf.capacity()) {
+            SPARE.set(Some(buf));
+        }
     }
 }
 
@@ -297,5 +346,36 @@ mod tests {
         // growing (and copying) as it fills.
         q.push(&mut conn, &msg, Compress::Auto).unwrap();
         assert!(q.staging.capacity() >= run, "{}", q.staging.capacity());
+    }
+
+    #[test]
+    fn a_drained_buffer_serves_the_next_queue_on_this_thread() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let mut cx = Context::from_waker(Waker::noop());
+        let msg = Message::binary(vec![1u8; 64]);
+        let mut first = WriteQueue::default();
+        for _ in 0..40 {
+            first.push(&mut conn, &msg, Compress::Auto).unwrap();
+        }
+        let run = first.len();
+        let mut sink = Vec::new();
+        let flushed = first.poll_flush(&mut sink, &mut cx, None, Half::Sender);
+        assert!(matches!(flushed, Poll::Ready(Ok(()))));
+        assert_eq!(first.staging.capacity(), 0, "the idle queue holds none");
+        // Another socket's queue on this thread, which has written nothing
+        // yet (a fresh one would get 1 KiB), gets that buffer back whole,
+        // its start moved back to the beginning.
+        let mut second = WriteQueue::default();
+        second.push(&mut conn, &msg, Compress::Auto).unwrap();
+        assert!(
+            second.staging.capacity() >= run,
+            "{} < {run}",
+            second.staging.capacity()
+        );
+        assert_eq!(second.staging.len(), 66);
+        // It is this thread's only spare: a third queue makes its own.
+        let mut third = WriteQueue::default();
+        third.push(&mut conn, &msg, Compress::Auto).unwrap();
+        assert_eq!(third.staging.capacity(), crate::conn::FIRST_WRITE_BUFFER);
     }
 }
