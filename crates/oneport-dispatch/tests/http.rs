@@ -607,6 +607,70 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     .await;
 }
 
+/// A request still running when the grace period ends is dropped: `serve`
+/// returns, the handler's future is dropped (not left running) and the
+/// client sees its connection close; a connection finished before then
+/// left nothing behind.
+#[tokio::test]
+async fn after_the_grace_period_connections_still_busy_are_dropped() {
+    run(async {
+        struct Dropped(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = dropped.clone();
+        let stuck = servlet(move |_r: Request| {
+            let guard = Dropped(flag.clone());
+            async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+                (StatusCode::OK, "never")
+            }
+        });
+        let mut b = Builder::new();
+        b.shutdown_grace(Duration::from_millis(200));
+        let s = start_with(
+            b,
+            sequencer(vec![
+                Box::new(filter("^/quick$", servlet(|_r: Request| "quick"))),
+                Box::new(stuck),
+            ]),
+        )
+        .await;
+        let r = exchange(
+            s.addr,
+            b"GET /quick HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert_eq!(body_of(&r), "quick");
+        let mut c = TcpStream::connect(s.addr).await.expect("connect");
+        c.write_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let began = std::time::Instant::now();
+        s.stop.shutdown();
+        s.task.await.expect("join").expect("serve");
+        assert!(
+            began.elapsed() >= Duration::from_millis(200),
+            "returned before the grace ended"
+        );
+        assert!(
+            dropped.load(std::sync::atomic::Ordering::SeqCst),
+            "the handler still runs"
+        );
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+            .await
+            .expect("the connection is closed, not left open");
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn max_connections_bounds_concurrent_connections() {
     run(async {
