@@ -29,10 +29,11 @@ const MAX_BARE: u64 = 8;
 /// with no future at any level (10.06 when each level boxed its own).
 const MAX_ROUTED: u64 = 8;
 /// The most heap bytes an idle keep-alive connection may hold, both ends
-/// of the socket together: measured at 1 496 (1 832 before the idle wait
-/// became one poll function and the shutdown signal a waker slot), and a
-/// pooled buffer kept while idle would add 4 KiB.
-const MAX_IDLE_HEAP: u64 = 1792;
+/// of the socket together: measured at 1 264 (1 496 while the serving
+/// future kept its arguments twice; 1 832 before the idle wait became one
+/// poll function and the shutdown signal a waker slot), and a pooled
+/// buffer kept while idle would add 4 KiB.
+const MAX_IDLE_HEAP: u64 = 1536;
 /// The same for an idle WebSocket after one echo: measured at 1 792 (1 848
 /// while every socket had a waker fan-out, which only split halves need;
 /// 3 144 before the takeover future stopped keeping room for what built

@@ -3,6 +3,7 @@
 //! to answer is decided in `http.rs`.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::stream::ServerStream;
@@ -44,14 +45,14 @@ impl Io for ServerStream {
 }
 
 /// One connection's state between requests.
-pub(super) struct Conn<'c, T = ServerStream> {
+pub(super) struct Conn<T = ServerStream> {
     pub(super) io: T,
     /// Bytes read and not yet parsed. Empty (unallocated) while idle.
     pub(super) buf: BytesMut,
     /// Responses encoded and not yet written: all the answers to one read
     /// leave in one write.
     pub(super) out: BytesMut,
-    pub(super) config: &'c Config,
+    pub(super) config: Arc<Config>,
     /// Whether the connection's span has its `protocol` yet (recorded
     /// once the first request's outcome tells).
     pub(super) named: bool,
@@ -84,7 +85,7 @@ pub(super) enum Read {
     TimedOut,
 }
 
-impl<T: Io> Conn<'_, T> {
+impl<T: Io> Conn<T> {
     /// Writes everything queued in `out`, within the write timeout.
     pub(super) async fn flush(&mut self) -> io::Result<()> {
         if self.out.is_empty() {

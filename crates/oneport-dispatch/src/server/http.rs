@@ -74,62 +74,79 @@ pub(super) fn serve_connection(
 /// buffer, then runs a boxed [`burst`] that reads, answers and writes until
 /// everything read is answered. The burst's larger state lives only while
 /// there is work.
-async fn serve_http(
+fn serve_http(
     io: ServerStream,
-    mut cx: Context,
+    cx: Context,
     config: Arc<Config>,
     dispatcher: Arc<dyn Dispatcher>,
-) -> Option<crate::dispatcher::BoxFuture<'static, ()>> {
-    // Logged here rather than by a wrapper future: one that awaited this
-    // one would keep room for it twice.
-    let ended = |e: io::Error, cx: &Context| {
-        debug!(peer = %cx.peer, error = %e, "connection ended with an error");
-        None
-    };
-    let config = &*config;
-    let dispatcher = &*dispatcher;
+) -> impl Future<Output = Option<crate::dispatcher::BoxFuture<'static, ()>>> + Send + 'static {
     let _ = io.tcp().set_nodelay(true);
-    let mut conn = Conn {
-        io,
-        buf: BytesMut::new(),
-        out: BytesMut::new(),
-        config,
-        named: false,
+    // All of the state in one value that the future captures and uses in
+    // place: an `async fn`'s arguments, or a captured value moved into a
+    // local, are kept twice in its future (the arguments' slots stay
+    // reserved), and this future is what an idle keep-alive connection
+    // costs.
+    let mut http = Http {
+        conn: Conn {
+            io,
+            buf: BytesMut::new(),
+            out: BytesMut::new(),
+            config,
+            named: false,
+        },
+        cx,
+        dispatcher,
     };
-    let mut first = true;
-    loop {
-        let idle = if first {
-            config.header_read_timeout
-        } else {
-            config.keep_alive_timeout
+    async move {
+        // Logged here rather than by a wrapper future: one that awaited
+        // this one would keep room for it twice.
+        let ended = |e: io::Error, cx: &Context| {
+            debug!(peer = %cx.peer, error = %e, "connection ended with an error");
+            None
         };
-        first = false;
-        match idle_wait(&mut conn.io, &mut cx.shutdown, idle).await {
-            Ok(Woke::Readable) => {}
-            Ok(Woke::TimedOut | Woke::Shutdown) => return None,
-            Err(e) => return ended(e, &cx),
-        }
-        match Box::pin(burst(&mut conn, &cx, dispatcher)).await {
-            Ok(Burst::Idle) => {}
-            Ok(Burst::Done) => {
-                give_back(&mut conn.buf);
-                give_back(&mut conn.out);
-                return None;
+        let mut first = true;
+        loop {
+            let idle = if first {
+                http.conn.config.header_read_timeout
+            } else {
+                http.conn.config.keep_alive_timeout
+            };
+            first = false;
+            match idle_wait(&mut http.conn.io, &mut http.cx.shutdown, idle).await {
+                Ok(Woke::Readable) => {}
+                Ok(Woke::TimedOut | Woke::Shutdown) => return None,
+                Err(e) => return ended(e, &http.cx),
             }
-            Err(e) => return ended(e, &cx),
-            Ok(Burst::Upgrade(up)) => {
-                give_back(&mut conn.out);
-                let upgraded = Upgraded {
-                    io: conn.io,
-                    peer: cx.peer,
-                    leftover: conn.buf,
-                    shutdown: cx.shutdown,
-                };
-                // Started here, run by the caller once this state is freed.
-                return Some((up.run)(upgraded));
+            match Box::pin(burst(&mut http.conn, &http.cx, &*http.dispatcher)).await {
+                Ok(Burst::Idle) => {}
+                Ok(Burst::Done) => {
+                    give_back(&mut http.conn.buf);
+                    give_back(&mut http.conn.out);
+                    return None;
+                }
+                Err(e) => return ended(e, &http.cx),
+                Ok(Burst::Upgrade(up)) => {
+                    give_back(&mut http.conn.out);
+                    let upgraded = Upgraded {
+                        io: http.conn.io,
+                        peer: http.cx.peer,
+                        leftover: http.conn.buf,
+                        shutdown: http.cx.shutdown,
+                    };
+                    // Started here, run by the caller once this state is
+                    // freed.
+                    return Some((up.run)(upgraded));
+                }
             }
         }
     }
+}
+
+/// What a connection's HTTP future keeps from one request to the next.
+struct Http {
+    conn: Conn,
+    cx: Context,
+    dispatcher: Arc<dyn Dispatcher>,
 }
 
 /// How an idle wait between requests ended.
@@ -170,7 +187,7 @@ async fn idle_wait(
 /// Answers every request that arrives while the connection has data,
 /// starting from a readable socket.
 async fn burst<T: Io>(
-    conn: &mut Conn<'_, T>,
+    conn: &mut Conn<T>,
     cx: &Context,
     dispatcher: &dyn Dispatcher,
 ) -> io::Result<Burst> {
@@ -336,7 +353,7 @@ async fn burst<T: Io>(
 /// (and drops) whatever the dispatcher left unread, so the connection can
 /// go on.
 async fn dispatch_streaming<T: Io>(
-    conn: &mut Conn<'_, T>,
+    conn: &mut Conn<T>,
     mut req: crate::Request,
     kind: BodyKind,
     limit: u64,
@@ -396,7 +413,7 @@ fn takeover_persistence(status: StatusCode) -> Persistence {
     }
 }
 
-impl<T: Io> Conn<'_, T> {
+impl<T: Io> Conn<T> {
     /// Queues a plain-text error response with `Connection: close` and
     /// writes everything queued.
     async fn answer_error(&mut self, status: StatusCode, msg: &str) -> io::Result<()> {
@@ -589,12 +606,12 @@ mod tests {
     }
 
     /// A connection over `io` as the server holds it between requests.
-    fn idle_conn(io: Recorder, config: &Config) -> Conn<'_, Recorder> {
+    fn idle_conn(io: Recorder, config: &Config) -> Conn<Recorder> {
         Conn {
             io,
             buf: BytesMut::new(),
             out: BytesMut::new(),
-            config,
+            config: Arc::new(config.clone()),
             named: false,
         }
     }
