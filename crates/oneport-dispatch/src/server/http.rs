@@ -5,7 +5,6 @@
 use std::io;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
 
 use crate::stream::ServerStream;
 use bytes::{Bytes, BytesMut};
@@ -112,7 +111,14 @@ fn serve_http(
                 http.conn.config.keep_alive_timeout
             };
             first = false;
-            match idle_wait(&mut http.conn.io, &mut http.cx.shutdown, idle).await {
+            // Polled here rather than through an `async fn`, whose
+            // future would keep its arguments a second time.
+            let woke = {
+                let mut timer = std::pin::pin!(tokio::time::sleep(idle));
+                let (io, shutdown) = (&mut http.conn.io, &mut http.cx.shutdown);
+                std::future::poll_fn(|cx| poll_idle(io, shutdown, timer.as_mut(), cx)).await
+            };
+            match woke {
                 Ok(Woke::Readable) => {}
                 Ok(Woke::TimedOut | Woke::Shutdown) => return None,
                 Err(e) => return ended(e, &http.cx),
@@ -156,32 +162,30 @@ enum Woke {
     Shutdown,
 }
 
-/// Waits, holding no buffer, until the socket is readable, `idle` has
-/// passed, or the server shuts down (which wins over a readable socket:
-/// a request not yet read is not in flight).
+/// Polls the wait between requests, which holds no buffer: ready when
+/// the socket is readable, the timer has fired, or the server shuts down
+/// (which wins over a readable socket: a request not yet read is not in
+/// flight).
 ///
-/// This is what an idle keep-alive connection holds, so it is one
-/// poll function over the timer and two registrations that keep their
-/// wakers themselves, rather than a future per event source.
-async fn idle_wait(
+/// This is what an idle keep-alive connection holds, so it is one poll
+/// function over the timer and two registrations that keep their wakers
+/// themselves, rather than a future per event source.
+fn poll_idle(
     io: &mut ServerStream,
     shutdown: &mut Shutdown,
-    idle: Duration,
-) -> io::Result<Woke> {
-    let mut timer = std::pin::pin!(tokio::time::sleep(idle));
-    std::future::poll_fn(|cx| {
-        if shutdown.poll_wait(cx).is_ready() {
-            return Poll::Ready(Ok(Woke::Shutdown));
-        }
-        if let Poll::Ready(r) = io.poll_ready_to_read(cx) {
-            return Poll::Ready(r.map(|()| Woke::Readable));
-        }
-        if timer.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Ok(Woke::TimedOut));
-        }
-        Poll::Pending
-    })
-    .await
+    timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<io::Result<Woke>> {
+    if shutdown.poll_wait(cx).is_ready() {
+        return Poll::Ready(Ok(Woke::Shutdown));
+    }
+    if let Poll::Ready(r) = io.poll_ready_to_read(cx) {
+        return Poll::Ready(r.map(|()| Woke::Readable));
+    }
+    if timer.poll(cx).is_ready() {
+        return Poll::Ready(Ok(Woke::TimedOut));
+    }
+    Poll::Pending
 }
 
 /// Answers every request that arrives while the connection has data,
