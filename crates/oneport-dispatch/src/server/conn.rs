@@ -3,7 +3,6 @@
 //! to answer is decided in `http.rs`.
 
 use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::stream::ServerStream;
@@ -34,6 +33,17 @@ pub(super) trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
     }
 }
 
+/// A borrowed socket, as a burst holds the connection's.
+impl<T: Io + ?Sized> Io for &mut T {
+    fn try_write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (**self).try_write_now(buf)
+    }
+
+    fn needs_flush(&self) -> bool {
+        (**self).needs_flush()
+    }
+}
+
 impl Io for ServerStream {
     fn try_write_now(&mut self, buf: &[u8]) -> io::Result<usize> {
         ServerStream::try_write_now(self, buf)
@@ -45,14 +55,14 @@ impl Io for ServerStream {
 }
 
 /// One connection's state between requests.
-pub(super) struct Conn<T = ServerStream> {
+pub(super) struct Conn<'c, T = ServerStream> {
     pub(super) io: T,
     /// Bytes read and not yet parsed. Empty (unallocated) while idle.
     pub(super) buf: BytesMut,
     /// Responses encoded and not yet written: all the answers to one read
     /// leave in one write.
     pub(super) out: BytesMut,
-    pub(super) config: Arc<Config>,
+    pub(super) config: &'c Config,
     /// Whether the connection's span has its `protocol` yet (recorded
     /// once the first request's outcome tells).
     pub(super) named: bool,
@@ -85,7 +95,7 @@ pub(super) enum Read {
     TimedOut,
 }
 
-impl<T: Io> Conn<T> {
+impl<T: Io> Conn<'_, T> {
     /// Writes everything queued in `out`, within the write timeout.
     pub(super) async fn flush(&mut self) -> io::Result<()> {
         if self.out.is_empty() {

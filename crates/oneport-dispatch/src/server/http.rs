@@ -86,13 +86,9 @@ fn serve_http(
     // reserved), and this future is what an idle keep-alive connection
     // costs.
     let mut http = Http {
-        conn: Conn {
-            io,
-            buf: BytesMut::new(),
-            out: BytesMut::new(),
-            config,
-            named: false,
-        },
+        io,
+        config,
+        named: false,
         cx,
         dispatcher,
     };
@@ -106,16 +102,16 @@ fn serve_http(
         let mut first = true;
         loop {
             let idle = if first {
-                http.conn.config.header_read_timeout
+                http.config.header_read_timeout
             } else {
-                http.conn.config.keep_alive_timeout
+                http.config.keep_alive_timeout
             };
             first = false;
             // Polled here rather than through an `async fn`, whose
             // future would keep its arguments a second time.
             let woke = {
                 let mut timer = std::pin::pin!(tokio::time::sleep(idle));
-                let (io, shutdown) = (&mut http.conn.io, &mut http.cx.shutdown);
+                let (io, shutdown) = (&mut http.io, &mut http.cx.shutdown);
                 std::future::poll_fn(|cx| poll_idle(io, shutdown, timer.as_mut(), cx)).await
             };
             match woke {
@@ -123,20 +119,23 @@ fn serve_http(
                 Ok(Woke::TimedOut | Woke::Shutdown) => return None,
                 Err(e) => return ended(e, &http.cx),
             }
-            match Box::pin(burst(&mut http.conn, &http.cx, &*http.dispatcher)).await {
+            let (end, leftover) = Box::pin(run_burst(
+                &mut http.io,
+                &mut http.named,
+                &http.config,
+                &http.cx,
+                &*http.dispatcher,
+            ))
+            .await;
+            match end {
                 Ok(Burst::Idle) => {}
-                Ok(Burst::Done) => {
-                    give_back(&mut http.conn.buf);
-                    give_back(&mut http.conn.out);
-                    return None;
-                }
+                Ok(Burst::Done) => return None,
                 Err(e) => return ended(e, &http.cx),
                 Ok(Burst::Upgrade(up)) => {
-                    give_back(&mut http.conn.out);
                     let upgraded = Upgraded {
-                        io: http.conn.io,
+                        io: http.io,
                         peer: http.cx.peer,
-                        leftover: http.conn.buf,
+                        leftover,
                         shutdown: http.cx.shutdown,
                     };
                     // Started here, run by the caller once this state is
@@ -148,11 +147,45 @@ fn serve_http(
     }
 }
 
-/// What a connection's HTTP future keeps from one request to the next.
+/// What a connection's HTTP future keeps from one request to the next:
+/// no buffer (a burst has its own, given back to the pool when it ends).
 struct Http {
-    conn: Conn,
+    io: ServerStream,
+    config: Arc<Config>,
+    /// Whether the connection's span has its `protocol` yet.
+    named: bool,
     cx: Context,
     dispatcher: Arc<dyn Dispatcher>,
+}
+
+/// Runs one [`burst`] over the socket with buffers of its own, and
+/// returns how it ended with, for a takeover, the bytes read past its
+/// head.
+async fn run_burst(
+    io: &mut ServerStream,
+    named: &mut bool,
+    config: &Config,
+    cx: &Context,
+    dispatcher: &dyn Dispatcher,
+) -> (io::Result<Burst>, BytesMut) {
+    let mut conn = Conn {
+        io,
+        buf: BytesMut::new(),
+        out: BytesMut::new(),
+        config,
+        named: *named,
+    };
+    let end = burst(&mut conn, cx, dispatcher).await;
+    *named = conn.named;
+    give_back(&mut conn.out);
+    let leftover = match end {
+        Ok(Burst::Upgrade(_)) => std::mem::take(&mut conn.buf),
+        _ => {
+            give_back(&mut conn.buf);
+            BytesMut::new()
+        }
+    };
+    (end, leftover)
 }
 
 /// How an idle wait between requests ended.
@@ -191,7 +224,7 @@ fn poll_idle(
 /// Answers every request that arrives while the connection has data,
 /// starting from a readable socket.
 async fn burst<T: Io>(
-    conn: &mut Conn<T>,
+    conn: &mut Conn<'_, T>,
     cx: &Context,
     dispatcher: &dyn Dispatcher,
 ) -> io::Result<Burst> {
@@ -357,7 +390,7 @@ async fn burst<T: Io>(
 /// (and drops) whatever the dispatcher left unread, so the connection can
 /// go on.
 async fn dispatch_streaming<T: Io>(
-    conn: &mut Conn<T>,
+    conn: &mut Conn<'_, T>,
     mut req: crate::Request,
     kind: BodyKind,
     limit: u64,
@@ -417,7 +450,7 @@ fn takeover_persistence(status: StatusCode) -> Persistence {
     }
 }
 
-impl<T: Io> Conn<T> {
+impl<T: Io> Conn<'_, T> {
     /// Queues a plain-text error response with `Connection: close` and
     /// writes everything queued.
     async fn answer_error(&mut self, status: StatusCode, msg: &str) -> io::Result<()> {
@@ -610,12 +643,12 @@ mod tests {
     }
 
     /// A connection over `io` as the server holds it between requests.
-    fn idle_conn(io: Recorder, config: &Config) -> Conn<Recorder> {
+    fn idle_conn(io: Recorder, config: &Config) -> Conn<'_, Recorder> {
         Conn {
             io,
             buf: BytesMut::new(),
             out: BytesMut::new(),
-            config: Arc::new(config.clone()),
+            config,
             named: false,
         }
     }

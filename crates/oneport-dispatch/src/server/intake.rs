@@ -33,7 +33,7 @@ pub(super) enum Intake {
     Io(io::Error),
 }
 
-impl<T: Io> Conn<T> {
+impl<T: Io> Conn<'_, T> {
     /// Reads the body announced by `kind` (at most `max_bytes`), sending
     /// each chunk to `tx` and waiting while its queue is full. Once the
     /// dispatcher drops its end, the rest is read and dropped, so that
