@@ -189,6 +189,12 @@ impl Builder {
     /// sent its first byte (and, on a new connection, to send that byte).
     /// A slow head is answered with `408 Request Timeout`.
     ///
+    /// The wait for a new connection's first byte, like the wait between
+    /// requests, runs on the server's coarse idle clock: it may end up to
+    /// an eighth of the shorter of this and
+    /// [`keep_alive_timeout`](Builder::keep_alive_timeout) late (at most a
+    /// second), never early.
+    ///
     /// Default is 10 seconds.
     pub fn header_read_timeout(&mut self, d: Duration) -> &mut Self {
         self.config.header_read_timeout = d;
@@ -196,6 +202,11 @@ impl Builder {
     }
 
     /// How long a keep-alive connection may sit idle between requests.
+    ///
+    /// Measured on the server's coarse idle clock, one for all
+    /// connections rather than a timer each: the connection is closed up
+    /// to an eighth of the shorter idle timeout late (at most a second),
+    /// never early.
     ///
     /// Default is 30 seconds.
     pub fn keep_alive_timeout(&mut self, d: Duration) -> &mut Self {
@@ -341,6 +352,8 @@ impl Server {
         let limit = Arc::new(Semaphore::new(self.config.max_connections));
         let mut tasks = JoinSet::new();
         let mut stop = self.shutdown.subscribe();
+        // One clock for every idle keep-alive connection's deadline.
+        let idle_clock = tokio::spawn(self.shutdown.idle_clock(idle_tick(&self.config)));
         info!(addr = %self.local_addr, "listening");
         loop {
             while tasks.try_join_next().is_some() {}
@@ -392,6 +405,15 @@ impl Server {
             );
             tasks.shutdown().await;
         }
+        idle_clock.abort();
         Ok(())
     }
+}
+
+/// The idle clock's tick: an eighth of the shorter idle timeout, between
+/// 10 ms and a second, so that an idle connection is closed at most that
+/// late (never early).
+fn idle_tick(config: &Config) -> Duration {
+    let shortest = config.keep_alive_timeout.min(config.header_read_timeout);
+    (shortest / 8).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }

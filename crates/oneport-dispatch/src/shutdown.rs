@@ -6,21 +6,34 @@
 //! the connection): a waiter owns a slot in one of a few shared tables,
 //! where its waker is kept, and polls the signal directly. Firing sets a
 //! flag and wakes every waker in the tables.
+//!
+//! The same slots carry the keep-alive deadlines: a waiter between two
+//! requests writes a deadline on the server's coarse idle clock into its
+//! slot ([`Shutdown::poll_wait_until`]), and one task per server
+//! ([`Trigger::idle_clock`]) advances the clock and wakes the waiters
+//! whose deadline has passed, instead of a 112-byte timer per idle
+//! connection.
 
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 /// How many tables the waiters are spread over, so that connections on
 /// different worker threads rarely wait for the same lock.
 const SHARDS: usize = 8;
 
-/// Wakers of one table; a free slot is `None` and its index is kept in
-/// `free`.
+/// A deadline slot that has none.
+const NO_DEADLINE: u64 = u64::MAX;
+
+/// Wakers of one table, each with the idle-clock tick its waiter wants to
+/// be woken at (or [`NO_DEADLINE`]); a free slot is `None` and its index
+/// is kept in `free`.
 #[derive(Debug, Default)]
 struct Table {
     wakers: Vec<Option<Waker>>,
+    deadlines: Vec<u64>,
     free: Vec<u32>,
 }
 
@@ -28,6 +41,10 @@ struct Table {
 struct Signal {
     fired: AtomicBool,
     tables: [Mutex<Table>; SHARDS],
+    /// Ticks of the idle clock so far.
+    clock: AtomicU64,
+    /// The idle clock's tick in milliseconds; 0 while no clock runs.
+    tick_ms: AtomicU64,
 }
 
 impl Signal {
@@ -82,6 +99,45 @@ impl Trigger {
         self.owner.0.fire();
     }
 
+    /// The server's idle clock, to be spawned once: every `tick` it
+    /// advances and wakes the waiters whose deadline has passed, until
+    /// the shutdown fires. Deadlines are kept to within a tick (late,
+    /// never early).
+    pub(crate) fn idle_clock(&self, tick: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let signal = Arc::clone(&self.owner.0);
+        let tick = tick.max(Duration::from_millis(1));
+        let tick_ms = u64::try_from(tick.as_millis()).unwrap_or(u64::MAX);
+        signal.tick_ms.store(tick_ms, Ordering::SeqCst);
+        async move {
+            let mut ticks = tokio::time::interval(tick);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            while !signal.fired.load(Ordering::SeqCst) {
+                ticks.tick().await;
+                let now = signal.clock.fetch_add(1, Ordering::SeqCst) + 1;
+                for shard in 0..SHARDS {
+                    let due: Vec<Waker> = {
+                        let mut table = signal.table(shard);
+                        let Table {
+                            wakers, deadlines, ..
+                        } = &mut *table;
+                        wakers
+                            .iter_mut()
+                            .zip(deadlines.iter_mut())
+                            .filter(|(_, at)| **at <= now)
+                            .filter_map(|(waker, at)| {
+                                *at = NO_DEADLINE;
+                                waker.take()
+                            })
+                            .collect()
+                    };
+                    due.into_iter().for_each(Waker::wake);
+                }
+            }
+            signal.tick_ms.store(0, Ordering::SeqCst);
+        }
+    }
+
     /// A new signal for a connection or a task.
     pub(crate) fn subscribe(&self) -> Shutdown {
         Shutdown {
@@ -116,6 +172,7 @@ impl Drop for Shutdown {
         if let (Some(signal), Some((shard, index))) = (&self.signal, self.slot) {
             let mut table = signal.table(shard as usize);
             table.wakers[index as usize] = None;
+            table.deadlines[index as usize] = NO_DEADLINE;
             table.free.push(index);
         }
     }
@@ -148,15 +205,48 @@ impl Shutdown {
     /// Ready once shutdown has begun; otherwise keeps `cx`'s waker to be
     /// woken when it does.
     pub(crate) fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.poll_wait_until(cx, NO_DEADLINE) {
+            Poll::Ready(Woken::Shutdown) => Poll::Ready(()),
+            _ => Poll::Pending,
+        }
+    }
+
+    /// The idle-clock tick at least `after` from now, for
+    /// [`poll_wait_until`](Shutdown::poll_wait_until); `None` when no
+    /// idle clock runs (a signal that never fires, or a server that has
+    /// not started one), and the caller needs a timer of its own.
+    pub(crate) fn idle_deadline(&self, after: Duration) -> Option<u64> {
+        let signal = self.signal.as_ref()?;
+        let tick_ms = signal.tick_ms.load(Ordering::SeqCst);
+        if tick_ms == 0 {
+            return None;
+        }
+        let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+        // The clock may be just about to tick: one more tick makes the
+        // wait at least `after`.
+        let ticks = after_ms.div_ceil(tick_ms).saturating_add(1);
+        Some(signal.clock.load(Ordering::SeqCst).saturating_add(ticks))
+    }
+
+    /// [`poll_wait`](Shutdown::poll_wait), also ready once the server's
+    /// idle clock reaches `deadline` (from
+    /// [`idle_deadline`](Shutdown::idle_deadline)); the deadline is kept
+    /// in this waiter's slot, where the clock finds it. A later call
+    /// replaces it.
+    pub(crate) fn poll_wait_until(&mut self, cx: &mut Context<'_>, deadline: u64) -> Poll<Woken> {
         let Some(signal) = &self.signal else {
             return Poll::Pending;
         };
         if signal.fired.load(Ordering::SeqCst) {
-            return Poll::Ready(());
+            return Poll::Ready(Woken::Shutdown);
+        }
+        if signal.clock.load(Ordering::SeqCst) >= deadline {
+            return Poll::Ready(Woken::Deadline);
         }
         match self.slot {
             Some((shard, index)) => {
                 let mut table = signal.table(shard as usize);
+                table.deadlines[index as usize] = deadline;
                 let slot = &mut table.wakers[index as usize];
                 match slot {
                     Some(w) if w.will_wake(cx.waker()) => {}
@@ -169,24 +259,38 @@ impl Shutdown {
                 let index = match table.free.pop() {
                     Some(i) => {
                         table.wakers[i as usize] = Some(cx.waker().clone());
+                        table.deadlines[i as usize] = deadline;
                         i
                     }
                     None => {
                         table.wakers.push(Some(cx.waker().clone()));
+                        table.deadlines.push(deadline);
                         (table.wakers.len() - 1) as u32
                     }
                 };
                 self.slot = Some((shard as u8, index));
             }
         }
-        // Checked again after the waker is in place: a fire that took the
-        // table's wakers before ours went in has set the flag by now.
+        // Checked again after the waker is in place: a fire (or a tick)
+        // that took the table's wakers before ours went in has moved the
+        // flag (or the clock) by now.
         if signal.fired.load(Ordering::SeqCst) {
-            Poll::Ready(())
+            Poll::Ready(Woken::Shutdown)
+        } else if signal.clock.load(Ordering::SeqCst) >= deadline {
+            Poll::Ready(Woken::Deadline)
         } else {
             Poll::Pending
         }
     }
+}
+
+/// What ended a [`Shutdown::poll_wait_until`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Woken {
+    /// The server began shutting down.
+    Shutdown,
+    /// The idle clock reached the deadline.
+    Deadline,
 }
 
 /// Round-robin over the tables for new waiters.
@@ -256,6 +360,66 @@ mod tests {
             .map(|i| trigger.owner.0.table(i).wakers.len())
             .sum();
         assert!(slots <= SHARDS, "slots are reused, not grown: {slots}");
+    }
+
+    /// On virtual time: a deadline a second away, on a clock that ticks
+    /// every 100 ms, wakes its waiter after at least a second and at most
+    /// a tick more; shutdown still wins afterwards.
+    #[tokio::test(start_paused = true)]
+    async fn the_idle_clock_wakes_a_waiter_at_its_deadline_and_not_before() {
+        let trigger = Trigger::new();
+        let mut s = trigger.subscribe();
+        assert_eq!(
+            s.idle_deadline(Duration::from_secs(1)),
+            None,
+            "no clock yet"
+        );
+        let clock = tokio::spawn(trigger.idle_clock(Duration::from_millis(100)));
+        let deadline = s
+            .idle_deadline(Duration::from_secs(1))
+            .expect("a clock runs");
+        let started = tokio::time::Instant::now();
+        let woken = tokio::time::timeout(
+            Duration::from_secs(10),
+            poll_fn(|cx| s.poll_wait_until(cx, deadline)),
+        )
+        .await
+        .expect("the clock wakes the waiter");
+        assert_eq!(woken, Woken::Deadline);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(1), "early: {waited:?}");
+        assert!(waited <= Duration::from_millis(1200), "late: {waited:?}");
+        // Many waiters with different deadlines each wake at their own.
+        let mut waiters = Vec::new();
+        for i in 1..=5u64 {
+            let mut w = trigger.subscribe();
+            waiters.push(tokio::spawn(async move {
+                let at = w
+                    .idle_deadline(Duration::from_millis(300 * i))
+                    .expect("a clock runs");
+                let from = tokio::time::Instant::now();
+                let woken = poll_fn(|cx| w.poll_wait_until(cx, at)).await;
+                (woken, from.elapsed(), Duration::from_millis(300 * i))
+            }));
+        }
+        for w in waiters {
+            let (woken, waited, asked) = w.await.expect("waiter");
+            assert_eq!(woken, Woken::Deadline);
+            assert!(
+                waited >= asked && waited <= asked + Duration::from_millis(200),
+                "{waited:?} for {asked:?}"
+            );
+        }
+        trigger.fire();
+        assert_eq!(
+            poll_fn(|cx| s.poll_wait_until(cx, u64::MAX)).await,
+            Woken::Shutdown
+        );
+        clock.await.expect("the clock stops once shut down");
+        assert_eq!(
+            Shutdown::never().idle_deadline(Duration::from_secs(1)),
+            None
+        );
     }
 
     #[test]

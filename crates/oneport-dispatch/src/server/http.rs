@@ -22,6 +22,7 @@ use crate::body::Kind as BodyKindInner;
 use crate::dispatcher::{
     Context, Dispatched, Dispatcher, Outcome, Response, Shutdown, Upgrade, Upgraded,
 };
+use crate::shutdown::Woken;
 
 /// How a burst of work on a readable connection ended.
 enum Burst {
@@ -110,9 +111,17 @@ fn serve_http(
             // Polled here rather than through an `async fn`, whose
             // future would keep its arguments a second time.
             let woke = {
-                let mut timer = std::pin::pin!(tokio::time::sleep(idle));
+                // On the server's coarse idle clock, kept in the shutdown
+                // signal's slot; a timer of its own only where no clock
+                // runs.
+                let deadline = http.cx.shutdown.idle_deadline(idle);
+                let mut own_timer = match deadline {
+                    Some(_) => None,
+                    None => Some(Box::pin(tokio::time::sleep(idle))),
+                };
                 let (io, shutdown) = (&mut http.io, &mut http.cx.shutdown);
-                std::future::poll_fn(|cx| poll_idle(io, shutdown, timer.as_mut(), cx)).await
+                std::future::poll_fn(|cx| poll_idle(io, shutdown, deadline, own_timer.as_mut(), cx))
+                    .await
             };
             match woke {
                 Ok(Woke::Readable) => {}
@@ -196,26 +205,39 @@ enum Woke {
 }
 
 /// Polls the wait between requests, which holds no buffer: ready when
-/// the socket is readable, the timer has fired, or the server shuts down
-/// (which wins over a readable socket: a request not yet read is not in
-/// flight).
+/// the socket is readable, the idle deadline has passed, or the server
+/// shuts down (which wins over a readable socket: a request not yet read
+/// is not in flight; a readable socket wins over the deadline).
 ///
 /// This is what an idle keep-alive connection holds, so it is one poll
-/// function over the timer and two registrations that keep their wakers
-/// themselves, rather than a future per event source.
+/// function over two registrations that keep their wakers themselves:
+/// the socket's, and the shutdown signal's slot, which also carries the
+/// deadline on the server's idle clock. `own_timer` is the timer used
+/// instead where no idle clock runs (`deadline` is `None`).
 fn poll_idle(
     io: &mut ServerStream,
     shutdown: &mut Shutdown,
-    timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    deadline: Option<u64>,
+    own_timer: Option<&mut std::pin::Pin<Box<tokio::time::Sleep>>>,
     cx: &mut std::task::Context<'_>,
 ) -> Poll<io::Result<Woke>> {
-    if shutdown.poll_wait(cx).is_ready() {
-        return Poll::Ready(Ok(Woke::Shutdown));
-    }
+    let due = match deadline {
+        Some(at) => match shutdown.poll_wait_until(cx, at) {
+            Poll::Ready(Woken::Shutdown) => return Poll::Ready(Ok(Woke::Shutdown)),
+            Poll::Ready(Woken::Deadline) => true,
+            Poll::Pending => false,
+        },
+        None => {
+            if shutdown.poll_wait(cx).is_ready() {
+                return Poll::Ready(Ok(Woke::Shutdown));
+            }
+            own_timer.is_some_and(|t| t.as_mut().poll(cx).is_ready())
+        }
+    };
     if let Poll::Ready(r) = io.poll_ready_to_read(cx) {
         return Poll::Ready(r.map(|()| Woke::Readable));
     }
-    if timer.poll(cx).is_ready() {
+    if due {
         return Poll::Ready(Ok(Woke::TimedOut));
     }
     Poll::Pending
