@@ -801,11 +801,10 @@ impl Connection {
     pub(crate) fn put_frame(&self, header: FrameHeader, payload: &[u8], dst: &mut BytesMut) {
         let need = header.encoded_len() + payload.len();
         if dst.capacity() == 0 {
-            // A fresh write buffer (it is released whenever it drains):
-            // room for a burst of small frames at once, rather than growing
-            // by doubling from the first one (five reallocations for
-            // sixteen 64-byte echoes).
-            // Made at its size rather than grown from empty (fewer steps).
+            // A fresh write buffer (it is released whenever it drains),
+            // made at once with room for a burst of small frames, rather
+            // than grown by doubling from the first one (five
+            // reallocations for sixteen 64-byte echoes).
             *dst = BytesMut::with_capacity(need.max(FIRST_WRITE_BUFFER));
         } else {
             dst.reserve(need);

@@ -295,13 +295,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             timer.as_mut().reset(deadline);
         }
         // Through the fan-out, so that whichever half is waiting hears it.
-        let waker = fanout::waker_for(self.wakers.as_ref(), half, cx);
-        ready!(timer.as_mut().poll(&mut Context::from_waker(&waker)));
+        ready!(fanout::poll_with(self.wakers.as_ref(), half, cx, |cx| {
+            let fired = timer.as_mut().poll(cx);
+            if fired.is_ready() {
+                cx.waker().wake_by_ref();
+            }
+            fired
+        }));
         self.end();
         self.transport = Transport::Stalled;
         self.wr = WriteQueue::default();
         self.outcome = None;
-        waker.wake_by_ref();
         Poll::Ready(Err(Error::WriteTimeout))
     }
 
@@ -1184,12 +1188,20 @@ mod tests {
     use super::*;
     use crate::frame::{FrameHeader, OpCode};
 
-    /// The header of a masked binary frame of `len` bytes, and its key.
-    fn header(len: u64) -> (BytesMut, [u8; 4]) {
-        let key = [1, 2, 3, 4];
+    /// The header of a masked binary frame of `len` bytes.
+    fn header(len: u64) -> BytesMut {
         let mut out = BytesMut::new();
-        FrameHeader::new(crate::Fin::Final, OpCode::Binary, Some(key), len).encode(&mut out);
-        (out, key)
+        FrameHeader::new(crate::Fin::Final, OpCode::Binary, Some([1, 2, 3, 4]), len)
+            .encode(&mut out);
+        out
+    }
+
+    /// A server's engine over one end of a pipe, and the other end.
+    fn server() -> (Core<tokio::io::DuplexStream>, tokio::io::DuplexStream) {
+        let (server_io, client) = tokio::io::duplex(4 << 20);
+        let ws =
+            WebSocket::from_raw_socket(server_io, Role::Server, Config::default(), BytesMut::new());
+        (ws.core, client)
     }
 
     /// Polls the server's receive once; it must still be waiting.
@@ -1200,14 +1212,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_large_frame_grows_its_buffer_by_what_arrived() {
-        let (server_io, mut client) = tokio::io::duplex(4 << 20);
-        let ws =
-            WebSocket::from_raw_socket(server_io, Role::Server, Config::default(), BytesMut::new());
-        let mut core = ws.core;
+        let (mut core, mut client) = server();
         // A frame of 8 MiB announced, 100 KiB of it sent: the buffer holds
         // what came and room for about three times as much, not the frame.
-        let (head, _) = header(8 << 20);
-        client.write_all(&head).await.unwrap();
+        client.write_all(&header(8 << 20)).await.unwrap();
         let sent = 100 * 1024;
         client.write_all(&vec![0u8; sent]).await.unwrap();
         for _ in 0..8 {
@@ -1222,13 +1230,9 @@ mod tests {
 
         // A 1 MiB frame arriving 64 KiB at a time reaches its size in a
         // few steps (each a copy), not one per doubling.
-        let (server_io, mut client) = tokio::io::duplex(4 << 20);
-        let ws =
-            WebSocket::from_raw_socket(server_io, Role::Server, Config::default(), BytesMut::new());
-        let mut core = ws.core;
+        let (mut core, mut client) = server();
         let len = 1 << 20;
-        let (head, _) = header(len as u64);
-        client.write_all(&head).await.unwrap();
+        client.write_all(&header(len as u64)).await.unwrap();
         let mut capacities = vec![core.rd.capacity()];
         let chunk = vec![0u8; 64 * 1024];
         for _ in 0..(len / chunk.len() - 1) {

@@ -53,15 +53,22 @@ impl Wake for WakerFanout {
     }
 }
 
-/// The waker to poll the transport with for `half`: the fan-out's, with
-/// `cx`'s task registered in it, when the socket is split; `cx`'s own
-/// otherwise.
-pub(crate) fn waker_for(wakers: Option<&Arc<WakerFanout>>, half: Half, cx: &Context<'_>) -> Waker {
+/// Runs `poll` with the context to poll the transport with for `half`:
+/// when the socket is split, one whose waker is the fan-out's (with
+/// `cx`'s task registered in it); otherwise `cx` itself, so that a whole
+/// socket's writes do not clone its task's waker every time.
+pub(crate) fn poll_with<T>(
+    wakers: Option<&Arc<WakerFanout>>,
+    half: Half,
+    cx: &mut Context<'_>,
+    poll: impl FnOnce(&mut Context<'_>) -> T,
+) -> T {
     match wakers {
         Some(fanout) => {
             fanout.register(half, cx.waker());
-            Waker::from(Arc::clone(fanout))
+            let waker = Waker::from(Arc::clone(fanout));
+            poll(&mut Context::from_waker(&waker))
         }
-        None => cx.waker().clone(),
+        None => poll(cx),
     }
 }

@@ -180,8 +180,16 @@ impl WriteQueue {
         if self.len() == 0 && !self.unflushed {
             return Poll::Ready(Ok(()));
         }
-        let waker = fanout::waker_for(wakers, half, cx);
-        let mut cx = Context::from_waker(&waker);
+        fanout::poll_with(wakers, half, cx, |cx| self.poll_write_all(io, cx))
+    }
+
+    /// [`poll_flush`](WriteQueue::poll_flush)'s work, under the context
+    /// it chose.
+    fn poll_write_all<S: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.chunks.is_empty() {
             // One run of coalesced bytes (small messages): written from
             // where they were encoded with a plain write, not sealed into
@@ -189,7 +197,7 @@ impl WriteQueue {
             self.last_run = u32::try_from(self.staging.len()).unwrap_or(u32::MAX);
             while !self.staging.is_empty() {
                 self.unflushed = true;
-                let n = ready!(Pin::new(&mut *io).poll_write(&mut cx, &self.staging))?;
+                let n = ready!(Pin::new(&mut *io).poll_write(cx, &self.staging))?;
                 if n == 0 {
                     return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
                 }
@@ -201,14 +209,14 @@ impl WriteQueue {
             // took is already dropped from the queue, so making one per
             // poll and dropping it when pending loses nothing.
             let write = std::pin::pin!(io.write_all_buf(&mut self.chunks));
-            let written = write.poll(&mut cx);
+            let written = write.poll(cx);
             self.unflushed = true;
             ready!(written)?;
         }
         // Idle connections keep no write buffer either: it goes to this
         // thread's spare, for the next socket with something to send.
         spare::keep(std::mem::take(&mut self.staging));
-        ready!(Pin::new(&mut *io).poll_flush(&mut cx))?;
+        ready!(Pin::new(&mut *io).poll_flush(cx))?;
         self.unflushed = false;
         Poll::Ready(Ok(()))
     }
@@ -222,9 +230,7 @@ impl WriteQueue {
         half: Half,
     ) -> Poll<io::Result<()>> {
         ready!(self.poll_flush(io, cx, wakers, half))?;
-        let waker = fanout::waker_for(wakers, half, cx);
-        let mut cx = Context::from_waker(&waker);
-        Pin::new(io).poll_shutdown(&mut cx)
+        fanout::poll_with(wakers, half, cx, |cx| Pin::new(io).poll_shutdown(cx))
     }
 }
 
