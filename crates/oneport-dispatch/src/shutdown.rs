@@ -143,6 +143,7 @@ impl Trigger {
         Shutdown {
             signal: Some(self.owner.0.clone()),
             slot: None,
+            kept: None,
         }
     }
 }
@@ -156,6 +157,29 @@ pub struct Shutdown {
     /// The table and index of this waiter's waker, from its first wait
     /// until it is dropped.
     slot: Option<(u8, u32)>,
+    /// What the slot holds since the last write: which waker and which
+    /// deadline, so that a wait with the same waker and no earlier
+    /// deadline need not lock the table (see `poll_wait_until`).
+    kept: Option<Kept>,
+}
+
+/// A waiter's record of its slot's contents: the waker's identity (the
+/// parts `Waker::will_wake` compares) and the deadline written with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Kept {
+    data: usize,
+    vtable: usize,
+    deadline: u64,
+}
+
+impl Kept {
+    fn of(waker: &Waker, deadline: u64) -> Self {
+        Self {
+            data: waker.data() as usize,
+            vtable: std::ptr::from_ref(waker.vtable()) as usize,
+            deadline,
+        }
+    }
 }
 
 impl Clone for Shutdown {
@@ -163,6 +187,7 @@ impl Clone for Shutdown {
         Self {
             signal: self.signal.clone(),
             slot: None,
+            kept: None,
         }
     }
 }
@@ -184,6 +209,7 @@ impl Shutdown {
         Self {
             signal: None,
             slot: None,
+            kept: None,
         }
     }
 
@@ -240,9 +266,24 @@ impl Shutdown {
         if signal.fired.load(Ordering::SeqCst) {
             return Poll::Ready(Woken::Shutdown);
         }
-        if signal.clock.load(Ordering::SeqCst) >= deadline {
+        let now = signal.clock.load(Ordering::SeqCst);
+        if now >= deadline {
             return Poll::Ready(Woken::Deadline);
         }
+        // The slot still holds this waker (the clock takes it only once
+        // past the deadline written with it, and a fire sets the flag
+        // first) and will wake it no later than wanted: nothing to write.
+        // A deadline kept earlier than this one wakes the waiter early
+        // once, and that wait writes the new one.
+        if let Some(kept) = self.kept {
+            if kept.deadline > now
+                && kept.deadline <= deadline
+                && kept == Kept::of(cx.waker(), kept.deadline)
+            {
+                return Poll::Pending;
+            }
+        }
+        self.kept = Some(Kept::of(cx.waker(), deadline));
         match self.slot {
             Some((shard, index)) => {
                 let mut table = signal.table(shard as usize);
@@ -360,6 +401,75 @@ mod tests {
             .map(|i| trigger.owner.0.table(i).wakers.len())
             .sum();
         assert!(slots <= SHARDS, "slots are reused, not grown: {slots}");
+    }
+
+    /// A waker counting its wakes.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A wait that skips the table (same waker, no earlier deadline) must
+    /// not skip it when the waker changed: the new one is woken.
+    #[test]
+    fn a_wait_with_another_waker_is_woken_through_it() {
+        let trigger = Trigger::new();
+        let mut s = trigger.subscribe();
+        let first = Arc::new(Counter(0.into()));
+        let second = Arc::new(Counter(0.into()));
+        let (w1, w2) = (Waker::from(first.clone()), Waker::from(second.clone()));
+        assert!(s.poll_wait(&mut Context::from_waker(&w1)).is_pending());
+        assert!(s.poll_wait(&mut Context::from_waker(&w1)).is_pending());
+        assert!(s.poll_wait(&mut Context::from_waker(&w2)).is_pending());
+        trigger.fire();
+        assert_eq!(second.0.load(Ordering::SeqCst), 1, "the current waker");
+        assert_eq!(first.0.load(Ordering::SeqCst), 0, "replaced");
+    }
+
+    /// On virtual time: a deadline moved earlier with the same waker is
+    /// written (the waiter wakes at the earlier one), and a waiter whose
+    /// slot the clock emptied registers again on its next wait.
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_deadline_or_an_emptied_slot_is_written() {
+        let trigger = Trigger::new();
+        let clock = tokio::spawn(trigger.idle_clock(Duration::from_millis(100)));
+        let mut s = trigger.subscribe();
+        let fire = trigger.clone();
+        // One task throughout, so that every wait has the same waker, and
+        // nothing but the signal to wake it.
+        let waiter = tokio::spawn(async move {
+            let far = s.idle_deadline(Duration::from_secs(60)).expect("a clock");
+            let near = s
+                .idle_deadline(Duration::from_millis(300))
+                .expect("a clock");
+            let started = tokio::time::Instant::now();
+            let mut first = true;
+            let woken = poll_fn(|cx| {
+                if std::mem::take(&mut first) {
+                    assert!(s.poll_wait_until(cx, far).is_pending());
+                }
+                s.poll_wait_until(cx, near)
+            })
+            .await;
+            let at_near = started.elapsed();
+            // The clock took the waker with that deadline: a wait for the
+            // shutdown alone must put it back, or the fire is never heard.
+            s.wait().await;
+            (woken, at_near, started.elapsed())
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        fire.fire();
+        let (woken, at_near, at_fire) = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken at the earlier deadline, then by the fire")
+            .expect("waiter");
+        assert_eq!(woken, Woken::Deadline);
+        assert!(at_near <= Duration::from_millis(500), "{at_near:?}");
+        assert!(at_fire >= Duration::from_secs(1), "{at_fire:?}");
+        clock.await.expect("clock");
     }
 
     /// On virtual time: a deadline a second away, on a clock that ticks
