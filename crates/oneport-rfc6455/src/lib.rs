@@ -123,7 +123,9 @@ pub use crate::utf8::{InvalidUtf8, Utf8Validator};
 #[cfg(feature = "tokio")]
 pub use crate::client::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT, connect, connect_with};
 #[cfg(feature = "tokio")]
-pub use crate::socket::{Half, MessageStream, WakerFanout, WebSocket, WsReceiver, WsSender};
+pub use crate::socket::{
+    Half, MessageStream, Timers, WakerFanout, WebSocket, WsReceiver, WsSender,
+};
 /// The client's connection, and the roots it trusts for `wss://`.
 #[cfg(feature = "tokio")]
 pub use oneport_net::{ClientStream, TlsClientConfig};

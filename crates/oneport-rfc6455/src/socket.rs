@@ -153,6 +153,38 @@ impl Take for Parted {
     }
 }
 
+/// Who wakes a socket when the open connection's keepalive ping or idle
+/// timeout is due ([`WebSocket::set_timers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Timers {
+    /// The socket arms a tokio timer of its own on its first wait, and
+    /// keeps it (112 bytes) while the connection lives. The default.
+    #[default]
+    Own,
+    /// The socket's owner keeps the time: the open connection arms no
+    /// timer, and its owner calls [`WebSocket::handle_timeout`] and polls
+    /// it again once [`WebSocket::next_timeout`] has passed. For a server
+    /// that wakes many sockets from one coarse clock. The closing
+    /// handshake's deadline and the write timeout are still kept by
+    /// timers of the socket's own, armed only while they run.
+    Caller,
+}
+
+/// Who keeps the open connection's timers, and, when its owner does,
+/// whether it said one may be due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keeper {
+    Own,
+    Caller(Due),
+}
+
+/// Whether the owner said a timer may be due since the last check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    No,
+    Maybe,
+}
+
 /// What a timer asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Alarm {
@@ -174,8 +206,10 @@ pub(crate) struct Core<S> {
     /// polled by one task at a time and passes that task's waker on.
     wakers: Option<Arc<WakerFanout>>,
     /// Armed lazily, for the earliest of the keepalive, idle and closing
-    /// deadlines.
+    /// deadlines (for the closing one only, when the owner keeps the
+    /// others).
     timer: Option<Pin<Box<Sleep>>>,
+    keeper: Keeper,
     /// Armed while queued frames wait for the peer to take them.
     write_timer: Option<Pin<Box<Sleep>>>,
     last_rx: Instant,
@@ -225,6 +259,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             wr: WriteQueue::default(),
             wakers: None,
             timer: None,
+            keeper: Keeper::Own,
             write_timer: None,
             last_rx: now,
             last_ping: now,
@@ -358,8 +393,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         }
     }
 
-    /// Ready with the alarm that is due; otherwise arms the timer.
+    /// The open connection's next timer deadline when its owner keeps it
+    /// ([`Timers::Caller`]); `None` otherwise, or once closing.
+    fn owner_deadline(&self) -> Option<Instant> {
+        match (self.keeper, self.conn.state()) {
+            (Keeper::Caller(_), State::Open) => self.next_deadline().map(|(at, _)| at),
+            _ => None,
+        }
+    }
+
+    /// Ready with the alarm that is due; otherwise arms the timer (unless
+    /// the owner keeps it: then the clock is read only when the owner said
+    /// a deadline may have passed).
     fn poll_alarm(&mut self, cx: &mut Context<'_>) -> Poll<Alarm> {
+        if let Keeper::Caller(due) = self.keeper {
+            if self.transport == Transport::Open && self.conn.state() == State::Open {
+                if due == Due::No {
+                    return Poll::Pending;
+                }
+                // Told so: every alarm that is due runs (a ping, then the
+                // idle timeout that is past too), until none is.
+                if let Some((at, alarm)) = self.next_deadline() {
+                    if at <= Instant::now() {
+                        return Poll::Ready(alarm);
+                    }
+                }
+                self.keeper = Keeper::Caller(Due::No);
+                return Poll::Pending;
+            }
+        }
         loop {
             let Some((at, alarm)) = self.next_deadline() else {
                 return Poll::Pending;
@@ -1013,6 +1075,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             Transport::Done => return Ok(()),
             Transport::Stalled => return Err(Error::WriteTimeout),
         }
+        // The closing handshake is this call's to time.
+        self.set_timers(Timers::Own);
         self.core.begin_close(frame)?;
         let deadline = self.core.close_deadline();
         match tokio::time::timeout_at(deadline, self.flush()).await {
@@ -1037,8 +1101,56 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// receiving half still answers pings and the close handshake while
     /// the sending half sends. With split halves, every send writes
     /// through (no deferral).
-    pub fn split(self) -> (WsReceiver<S>, WsSender<S>) {
+    pub fn split(mut self) -> (WsReceiver<S>, WsSender<S>) {
+        // The halves' owners cannot share one keeper of the time.
+        self.set_timers(Timers::Own);
         split::split(self.core)
+    }
+
+    /// Chooses who wakes the socket for the open connection's keepalive
+    /// ping and idle timeout (see [`Timers`]); [`Timers::Own`] unless set.
+    /// Takes effect at the next poll. [`split`](Self::split) and
+    /// [`close`](Self::close) go back to [`Timers::Own`].
+    pub fn set_timers(&mut self, timers: Timers) {
+        self.core.keeper = match timers {
+            Timers::Own => Keeper::Own,
+            Timers::Caller => {
+                // No own timer is kept for those deadlines any more.
+                self.core.timer = None;
+                Keeper::Caller(Due::No)
+            }
+        };
+    }
+
+    /// Who wakes the socket for its open connection's timers.
+    pub fn timers(&self) -> Timers {
+        match self.core.keeper {
+            Keeper::Own => Timers::Own,
+            Keeper::Caller(_) => Timers::Caller,
+        }
+    }
+
+    /// With [`Timers::Caller`], when the open connection's next timer (the
+    /// idle timeout or the keepalive ping) is due: its owner calls
+    /// [`handle_timeout`](Self::handle_timeout) and polls the socket again
+    /// at that instant or after it. `None` when none is set, with
+    /// [`Timers::Own`], or once the connection is closing. While the
+    /// connection is open it never moves earlier, only later (whenever
+    /// bytes arrive, and after each ping), so a wake-up for an earlier
+    /// value may find nothing due.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.core.owner_deadline()
+    }
+
+    /// With [`Timers::Caller`], says that [`next_timeout`](Self::next_timeout)
+    /// may have passed: the next poll of [`recv`](Self::recv) (or of
+    /// [`poll_recv_part`](Self::poll_recv_part)) reads the clock and runs
+    /// what is due (a ping, or the idle timeout's Close 1001). Without
+    /// this, a socket whose owner keeps the time never reads the clock.
+    pub fn handle_timeout(&mut self) {
+        if let Keeper::Caller(_) = self.core.keeper {
+            self.core.keeper = Keeper::Caller(Due::Maybe);
+        }
     }
 
     /// The underlying stream.

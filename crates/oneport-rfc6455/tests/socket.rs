@@ -1290,3 +1290,65 @@ async fn a_source_that_fails_midway_closes_with_1011_and_never_completes_the_mes
     })
     .await;
 }
+
+/// Polls `ws.recv()` once.
+fn recv_once(ws: &mut WebSocket<DuplexStream>) -> Poll<Option<Result<Message, Error>>> {
+    let waker = std::task::Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    let recv = std::pin::pin!(ws.recv());
+    recv.poll(&mut cx)
+}
+
+/// With its owner keeping the time, an open socket arms no timer and
+/// never reads the clock by itself: a ping and an idle timeout long past
+/// do nothing until `handle_timeout`, and then run at once.
+#[tokio::test(start_paused = true)]
+async fn owner_kept_timers_run_when_the_owner_says() {
+    bounded_virtual(async {
+        let (a, mut b) = tokio::io::duplex(4096);
+        let config = Config::default()
+            .ping_interval(Some(Duration::from_secs(5)))
+            .idle_timeout(Some(Duration::from_secs(60)));
+        let mut ws = WebSocket::from_raw_socket(a, Role::Server, config, BytesMut::new());
+        assert_eq!(ws.timers(), oneport_rfc6455::Timers::Own);
+        assert_eq!(ws.next_timeout(), None, "its own timers keep it");
+        ws.set_timers(oneport_rfc6455::Timers::Caller);
+        let start = tokio::time::Instant::now();
+        assert_eq!(ws.next_timeout(), Some(start + Duration::from_secs(5)));
+        assert!(recv_once(&mut ws).is_pending());
+        tokio::time::advance(Duration::from_secs(6)).await;
+        assert!(recv_once(&mut ws).is_pending());
+        let mut buf = [0u8; 64];
+        assert!(
+            tokio::time::timeout(Duration::from_millis(1), b.read(&mut buf))
+                .await
+                .is_err(),
+            "no ping before the owner says"
+        );
+        let pinged = tokio::time::Instant::now();
+        ws.handle_timeout();
+        assert!(recv_once(&mut ws).is_pending());
+        let n = b.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], &[0x89, 0x00], "an empty ping");
+        assert_eq!(
+            ws.next_timeout(),
+            Some(pinged + Duration::from_secs(5)),
+            "the next ping, from this one"
+        );
+        // A wake-up with nothing due does nothing.
+        ws.handle_timeout();
+        assert!(recv_once(&mut ws).is_pending());
+        // The idle timeout, long past, then closes with 1001 at once.
+        tokio::time::advance(Duration::from_secs(120)).await;
+        assert!(recv_once(&mut ws).is_pending(), "not told yet");
+        ws.handle_timeout();
+        let out = ws.recv().await;
+        assert!(matches!(out, Some(Err(Error::Timeout))), "{out:?}");
+        // The ping due on the way, then the Close.
+        let n = b.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..2], &[0x89, 0x00], "the ping due too");
+        assert_eq!(&buf[2..6], &[0x88, n as u8 - 4, 0x03, 0xE9], "Close 1001");
+        assert_eq!(ws.next_timeout(), None, "closed");
+    })
+    .await;
+}
