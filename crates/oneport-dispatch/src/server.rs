@@ -208,6 +208,12 @@ impl Builder {
     /// to an eighth of the shorter idle timeout late (at most a second),
     /// never early.
     ///
+    /// The same clock keeps an RFC 6455 WebSocket's keepalive ping and
+    /// idle timeout when their shorter period spans at least eight of its
+    /// ticks (so they run at most an eighth late, never early); shorter
+    /// ones, and every closing handshake's deadline, keep a timer of the
+    /// socket's own.
+    ///
     /// Default is 30 seconds.
     pub fn keep_alive_timeout(&mut self, d: Duration) -> &mut Self {
         self.config.keep_alive_timeout = d;

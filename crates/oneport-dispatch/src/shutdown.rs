@@ -16,7 +16,7 @@
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use std::time::Duration;
 const SHARDS: usize = 8;
 
 /// A deadline slot that has none.
-const NO_DEADLINE: u64 = u64::MAX;
+pub(crate) const NO_DEADLINE: u64 = u64::MAX;
 
 /// Wakers of one table, each with the idle-clock tick its waiter wants to
 /// be woken at (or [`NO_DEADLINE`]); a free slot is `None` and its index
@@ -45,6 +45,9 @@ struct Signal {
     clock: AtomicU64,
     /// The idle clock's tick in milliseconds; 0 while no clock runs.
     tick_ms: AtomicU64,
+    /// When the idle clock started: its tick `n` comes no sooner than
+    /// `n` ticks after this.
+    base: OnceLock<tokio::time::Instant>,
 }
 
 impl Signal {
@@ -99,14 +102,17 @@ impl Trigger {
         self.owner.0.fire();
     }
 
-    /// The server's idle clock, to be spawned once: every `tick` it
-    /// advances and wakes the waiters whose deadline has passed, until
-    /// the shutdown fires. Deadlines are kept to within a tick (late,
-    /// never early).
+    /// The server's idle clock, to be spawned once per trigger: every
+    /// `tick` it advances and wakes the waiters whose deadline has passed,
+    /// until the shutdown fires. Deadlines are kept to within a tick
+    /// (late, never early).
     pub(crate) fn idle_clock(&self, tick: Duration) -> impl Future<Output = ()> + Send + 'static {
         let signal = Arc::clone(&self.owner.0);
         let tick = tick.max(Duration::from_millis(1));
         let tick_ms = u64::try_from(tick.as_millis()).unwrap_or(u64::MAX);
+        // Before the interval below is made, so that its ticks come no
+        // sooner than whole ticks after the base.
+        let _ = signal.base.set(tokio::time::Instant::now());
         signal.tick_ms.store(tick_ms, Ordering::SeqCst);
         async move {
             let mut ticks = tokio::time::interval(tick);
@@ -143,7 +149,6 @@ impl Trigger {
         Shutdown {
             signal: Some(self.owner.0.clone()),
             slot: None,
-            kept: None,
         }
     }
 }
@@ -157,29 +162,6 @@ pub struct Shutdown {
     /// The table and index of this waiter's waker, from its first wait
     /// until it is dropped.
     slot: Option<(u8, u32)>,
-    /// What the slot holds since the last write: which waker and which
-    /// deadline, so that a wait with the same waker and no earlier
-    /// deadline need not lock the table (see `poll_wait_until`).
-    kept: Option<Kept>,
-}
-
-/// A waiter's record of its slot's contents: the waker's identity (the
-/// parts `Waker::will_wake` compares) and the deadline written with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Kept {
-    data: usize,
-    vtable: usize,
-    deadline: u64,
-}
-
-impl Kept {
-    fn of(waker: &Waker, deadline: u64) -> Self {
-        Self {
-            data: waker.data() as usize,
-            vtable: std::ptr::from_ref(waker.vtable()) as usize,
-            deadline,
-        }
-    }
 }
 
 impl Clone for Shutdown {
@@ -187,7 +169,6 @@ impl Clone for Shutdown {
         Self {
             signal: self.signal.clone(),
             slot: None,
-            kept: None,
         }
     }
 }
@@ -209,7 +190,6 @@ impl Shutdown {
         Self {
             signal: None,
             slot: None,
-            kept: None,
         }
     }
 
@@ -254,6 +234,31 @@ impl Shutdown {
         Some(signal.clock.load(Ordering::SeqCst).saturating_add(ticks))
     }
 
+    /// The server's idle-clock tick, while one runs.
+    pub(crate) fn tick(&self) -> Option<Duration> {
+        let tick_ms = self.signal.as_ref()?.tick_ms.load(Ordering::SeqCst);
+        (tick_ms != 0).then(|| Duration::from_millis(tick_ms))
+    }
+
+    /// The idle-clock tick by which `at` has certainly passed, for
+    /// [`poll_wait_until`](Shutdown::poll_wait_until), and never one that
+    /// has already come (a deadline already past waits for the next
+    /// tick, so that a waiter whose deadline its owner does not yet see
+    /// as due cannot spin). `None` when no idle clock runs.
+    pub(crate) fn tick_at(&self, at: tokio::time::Instant) -> Option<u64> {
+        let signal = self.signal.as_ref()?;
+        let tick_ms = signal.tick_ms.load(Ordering::SeqCst);
+        let base = signal.base.get()?;
+        if tick_ms == 0 {
+            return None;
+        }
+        let since =
+            u64::try_from(at.saturating_duration_since(*base).as_nanos()).unwrap_or(u64::MAX);
+        let ticks = since.div_ceil(tick_ms.saturating_mul(1_000_000));
+        let next = signal.clock.load(Ordering::SeqCst).saturating_add(1);
+        Some(ticks.max(next))
+    }
+
     /// [`poll_wait`](Shutdown::poll_wait), also ready once the server's
     /// idle clock reaches `deadline` (from
     /// [`idle_deadline`](Shutdown::idle_deadline)); the deadline is kept
@@ -266,24 +271,9 @@ impl Shutdown {
         if signal.fired.load(Ordering::SeqCst) {
             return Poll::Ready(Woken::Shutdown);
         }
-        let now = signal.clock.load(Ordering::SeqCst);
-        if now >= deadline {
+        if signal.clock.load(Ordering::SeqCst) >= deadline {
             return Poll::Ready(Woken::Deadline);
         }
-        // The slot still holds this waker (the clock takes it only once
-        // past the deadline written with it, and a fire sets the flag
-        // first) and will wake it no later than wanted: nothing to write.
-        // A deadline kept earlier than this one wakes the waiter early
-        // once, and that wait writes the new one.
-        if let Some(kept) = self.kept {
-            if kept.deadline > now
-                && kept.deadline <= deadline
-                && kept == Kept::of(cx.waker(), kept.deadline)
-            {
-                return Poll::Pending;
-            }
-        }
-        self.kept = Some(Kept::of(cx.waker(), deadline));
         match self.slot {
             Some((shard, index)) => {
                 let mut table = signal.table(shard as usize);
@@ -332,6 +322,80 @@ pub(crate) enum Woken {
     Shutdown,
     /// The idle clock reached the deadline.
     Deadline,
+}
+
+/// A [`Shutdown`] for a waiter that waits often with the same waker (a
+/// WebSocket waits at every message): it remembers what its slot holds,
+/// so that such a wait need not lock the table. 24 bytes more than a
+/// bare signal, which the keep-alive wait (once per idle spell) does
+/// without.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    shutdown: Shutdown,
+    /// What the slot holds since the last write.
+    kept: Option<Kept>,
+}
+
+/// A waiter's record of its slot's contents: the waker's identity (the
+/// parts `Waker::will_wake` compares) and the deadline written with it.
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    data: usize,
+    vtable: &'static std::task::RawWakerVTable,
+    deadline: u64,
+}
+
+impl Kept {
+    fn of(waker: &Waker, deadline: u64) -> Self {
+        Self {
+            data: waker.data() as usize,
+            vtable: waker.vtable(),
+            deadline,
+        }
+    }
+
+    fn same_waker(&self, waker: &Waker) -> bool {
+        self.data == waker.data() as usize && std::ptr::eq(self.vtable, waker.vtable())
+    }
+}
+
+impl Waiter {
+    pub(crate) fn new(shutdown: Shutdown) -> Self {
+        Self {
+            shutdown,
+            kept: None,
+        }
+    }
+
+    /// The signal waited on.
+    pub(crate) fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// [`Shutdown::poll_wait_until`], without the table's lock when the
+    /// slot already holds this waker and a deadline no later than this
+    /// one.
+    pub(crate) fn poll_wait_until(&mut self, cx: &mut Context<'_>, deadline: u64) -> Poll<Woken> {
+        if let (Some(signal), Some(kept)) = (&self.shutdown.signal, self.kept) {
+            if signal.fired.load(Ordering::SeqCst) {
+                return Poll::Ready(Woken::Shutdown);
+            }
+            let now = signal.clock.load(Ordering::SeqCst);
+            if now >= deadline {
+                return Poll::Ready(Woken::Deadline);
+            }
+            // The slot still holds this waker (the clock takes it only
+            // once past the deadline written with it, and a fire sets the
+            // flag first) and will wake it no later than wanted: nothing
+            // to write. A deadline kept earlier than this one wakes the
+            // waiter early once, and that wait writes the new one.
+            if kept.deadline > now && kept.deadline <= deadline && kept.same_waker(cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+        self.kept = Some(Kept::of(cx.waker(), deadline));
+        self.shutdown.poll_wait_until(cx, deadline)
+    }
 }
 
 /// Round-robin over the tables for new waiters.
@@ -412,18 +476,19 @@ mod tests {
         }
     }
 
-    /// A wait that skips the table (same waker, no earlier deadline) must
+    /// A waiter's wait that skips the table (same waker, no earlier deadline) must
     /// not skip it when the waker changed: the new one is woken.
     #[test]
     fn a_wait_with_another_waker_is_woken_through_it() {
         let trigger = Trigger::new();
-        let mut s = trigger.subscribe();
+        let mut s = Waiter::new(trigger.subscribe());
         let first = Arc::new(Counter(0.into()));
         let second = Arc::new(Counter(0.into()));
         let (w1, w2) = (Waker::from(first.clone()), Waker::from(second.clone()));
-        assert!(s.poll_wait(&mut Context::from_waker(&w1)).is_pending());
-        assert!(s.poll_wait(&mut Context::from_waker(&w1)).is_pending());
-        assert!(s.poll_wait(&mut Context::from_waker(&w2)).is_pending());
+        for w in [&w1, &w1, &w2] {
+            let waited = s.poll_wait_until(&mut Context::from_waker(w), NO_DEADLINE);
+            assert!(waited.is_pending());
+        }
         trigger.fire();
         assert_eq!(second.0.load(Ordering::SeqCst), 1, "the current waker");
         assert_eq!(first.0.load(Ordering::SeqCst), 0, "replaced");
@@ -436,13 +501,16 @@ mod tests {
     async fn an_earlier_deadline_or_an_emptied_slot_is_written() {
         let trigger = Trigger::new();
         let clock = tokio::spawn(trigger.idle_clock(Duration::from_millis(100)));
-        let mut s = trigger.subscribe();
+        let mut s = Waiter::new(trigger.subscribe());
         let fire = trigger.clone();
         // One task throughout, so that every wait has the same waker, and
         // nothing but the signal to wake it.
         let waiter = tokio::spawn(async move {
-            let far = s.idle_deadline(Duration::from_secs(60)).expect("a clock");
-            let near = s
+            let clock = s.shutdown();
+            let far = clock
+                .idle_deadline(Duration::from_secs(60))
+                .expect("a clock");
+            let near = clock
                 .idle_deadline(Duration::from_millis(300))
                 .expect("a clock");
             let started = tokio::time::Instant::now();
@@ -457,7 +525,7 @@ mod tests {
             let at_near = started.elapsed();
             // The clock took the waker with that deadline: a wait for the
             // shutdown alone must put it back, or the fire is never heard.
-            s.wait().await;
+            poll_fn(|cx| s.poll_wait_until(cx, NO_DEADLINE)).await;
             (woken, at_near, started.elapsed())
         });
         tokio::time::sleep(Duration::from_secs(1)).await;

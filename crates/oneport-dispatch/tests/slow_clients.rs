@@ -285,3 +285,82 @@ async fn a_hybi00_frame_that_never_ends_is_closed_by_the_frame_timeout() {
     })
     .await;
 }
+
+/// What a silent RFC 6455 client receives until the server closes, and
+/// when each frame came: (frame's first bytes, time since the handshake).
+async fn frames_until_closed(io: &mut TcpStream) -> Vec<(Vec<u8>, Duration)> {
+    let started = Instant::now();
+    let mut frames = Vec::new();
+    loop {
+        let mut buf = [0u8; 256];
+        let n = tokio::time::timeout(Duration::from_secs(10), io.read(&mut buf))
+            .await
+            .expect("closed by the server")
+            .expect("read");
+        if n == 0 {
+            return frames;
+        }
+        frames.push((buf[..n].to_vec(), started.elapsed()));
+    }
+}
+
+/// The server's idle clock keeps an RFC 6455 socket's keepalive ping and
+/// idle timeout when it is fine enough for them (here a 100 ms tick for a
+/// 1 s ping and a 2 s idle timeout): each runs on time, at most a tick
+/// and a bit late, never early.
+#[tokio::test]
+async fn a_silent_client_is_pinged_then_closed_on_the_servers_clock() {
+    run(async {
+        let (ping, idle) = (Duration::from_secs(1), Duration::from_secs(2));
+        let options = WsOptions::default().rfc6455(
+            oneport_rfc6455::Config::default()
+                .ping_interval(Some(ping))
+                .idle_timeout(Some(idle)),
+        );
+        let mut b = oneport_dispatch::Builder::new();
+        // An eighth of 800 ms: a 100 ms tick.
+        b.keep_alive_timeout(Duration::from_millis(800))
+            .header_read_timeout(Duration::from_millis(800));
+        let s = start_with(b, filter("^/flood$", websocket(echo).options(options))).await;
+        let mut io = TcpStream::connect(s.addr).await.expect("connect");
+        let (head, rest) = handshake(&mut io, RFC6455_UPGRADE).await;
+        assert!(head.contains(" 101 "), "{head}");
+        assert!(rest.is_empty());
+        let frames = frames_until_closed(&mut io).await;
+        let slack = Duration::from_millis(400);
+        let (first, at) = &frames[0];
+        assert_eq!(&first[..2], b"\x89\x00", "a ping first: {frames:?}");
+        assert!(*at >= ping && *at < ping + slack, "pinged after {at:?}");
+        let (last, at) = frames.last().expect("frames");
+        let close = last
+            .windows(4)
+            .position(|w| w[0] == 0x88 && w[2..] == [0x03, 0xE9])
+            .is_some();
+        assert!(close, "a Close 1001 last: {frames:?}");
+        assert!(*at >= idle && *at < idle + slack, "closed after {at:?}");
+    })
+    .await;
+}
+
+/// A clock too coarse for the socket's timers (the default 1 s tick for a
+/// 300 ms idle timeout) leaves them to the socket's own timer, on time.
+#[tokio::test]
+async fn a_short_idle_timeout_keeps_its_own_timer() {
+    run(async {
+        let idle = Duration::from_millis(300);
+        let options = WsOptions::default()
+            .rfc6455(oneport_rfc6455::Config::default().idle_timeout(Some(idle)));
+        let s = start(filter("^/flood$", websocket(echo).options(options))).await;
+        let mut io = TcpStream::connect(s.addr).await.expect("connect");
+        let (head, _) = handshake(&mut io, RFC6455_UPGRADE).await;
+        assert!(head.contains(" 101 "), "{head}");
+        let frames = frames_until_closed(&mut io).await;
+        let (last, at) = frames.last().expect("a Close");
+        assert_eq!(&last[..1], b"\x88", "{frames:?}");
+        assert!(
+            *at >= idle && *at < Duration::from_millis(800),
+            "closed after {at:?}, not on the server's 1 s clock"
+        );
+    })
+    .await;
+}

@@ -13,7 +13,8 @@ use std::time::Duration;
 use crate::stream::ServerStream;
 use oneport_rfc6455::deflate::DeflateParams;
 use oneport_rfc6455::{
-    CloseCode, CloseFrame, Compress, Half, Message, Part, PreparedMessage, Utf8Bytes, WakerFanout,
+    CloseCode, CloseFrame, Compress, Half, Message, Part, PreparedMessage, Timers, Utf8Bytes,
+    WakerFanout,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
@@ -25,6 +26,7 @@ use streamed::{ReaderChunks, no_fragments, send_stream_on};
 
 use crate::dispatcher::{BoxFuture, Shutdown};
 use crate::error::{Error, Kind};
+use crate::shutdown::{NO_DEADLINE, Waiter, Woken};
 
 /// Which WebSocket protocol a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +190,50 @@ impl<S: Transport> Inner<S> {
             Inner::Hybi00(_) => WsVersion::Hybi00,
         }
     }
+
+    /// Leaves the open connection's timers to the server's idle clock
+    /// when the clock is fine enough for them: their shortest period at
+    /// least [`CLOCK_TICKS_PER_TIMER`] ticks, so that they run at most an
+    /// eighth late. RFC 6455 only; the legacy draft keeps its own.
+    fn use_clock(&mut self, tick: Duration) {
+        let Inner::Rfc6455(ws) = self else {
+            return;
+        };
+        let config = ws.config();
+        let shortest = [config.idle_timeout, config.ping_interval]
+            .into_iter()
+            .flatten()
+            .min();
+        if shortest.is_none_or(|d| d >= tick.saturating_mul(CLOCK_TICKS_PER_TIMER)) {
+            ws.set_timers(Timers::Caller);
+        }
+    }
+
+    /// The engine keeps its own timers from now on.
+    fn own_timers(&mut self) {
+        if let Inner::Rfc6455(ws) = self {
+            ws.set_timers(Timers::Own);
+        }
+    }
+
+    /// When the engine wants to be woken for a timer it left to us.
+    fn next_timeout(&self) -> Option<tokio::time::Instant> {
+        match self {
+            Inner::Rfc6455(ws) => ws.next_timeout(),
+            Inner::Hybi00(_) => None,
+        }
+    }
+
+    fn handle_timeout(&mut self) {
+        if let Inner::Rfc6455(ws) = self {
+            ws.handle_timeout();
+        }
+    }
 }
+
+/// How many idle-clock ticks the shortest open-connection timer must span
+/// for the clock to keep it (see [`Inner::use_clock`]).
+const CLOCK_TICKS_PER_TIMER: u32 = 8;
 
 /// Whether `e` says the peer stopped reading (the slow-consumer policy
 /// dropped it).
@@ -254,11 +299,23 @@ struct Conn<S> {
     peer: Option<SocketAddr>,
     /// The server's shutdown signal, polled whenever the engine waits
     /// (it keeps one waker slot for the connection's life, not a future).
-    shutdown: Shutdown,
+    /// Its slot also carries the engine's next timer deadline on the
+    /// server's idle clock, when the engine leaves its timers to us: no
+    /// timer of its own per connection.
+    shutdown: Waiter,
     /// After the server began shutting down and our Close 1001 went out:
     /// what still arrives is discarded until the handshake ends.
     draining: Draining,
+    /// The idle-clock tick asked for the engine's next timer, or
+    /// [`TICK_UNSET`]. Kept until it comes: the engine's deadline only
+    /// moves later while the connection is open, so a tick for an earlier
+    /// one can only wake it early, once (and it is not worked out again
+    /// on every wait).
+    timer_tick: u64,
 }
+
+/// No tick asked for yet (the idle clock's ticks asked for are never 0).
+const TICK_UNSET: u64 = 0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Draining {
@@ -273,13 +330,18 @@ impl<S: Transport> Conn<S> {
         peer: Option<SocketAddr>,
         shutdown: Shutdown,
     ) -> Self {
+        let mut inner = inner;
+        if let Some(tick) = shutdown.tick() {
+            inner.use_clock(tick);
+        }
         Self {
             inner,
             status: None,
             protocol,
             peer,
-            shutdown,
+            shutdown: Waiter::new(shutdown),
             draining: Draining::No,
+            timer_tick: TICK_UNSET,
         }
     }
 
@@ -359,7 +421,7 @@ impl<S: Transport> Conn<S> {
                 }
                 return Poll::Ready(item);
             }
-            if !self.poll_shutdown_began(cx) {
+            if !self.poll_wake(cx) {
                 return Poll::Pending;
             }
         }
@@ -380,22 +442,46 @@ impl<S: Transport> Conn<S> {
                 }
                 return Poll::Ready(item);
             }
-            if !self.poll_shutdown_began(cx) {
+            if !self.poll_wake(cx) {
                 return Poll::Pending;
             }
         }
     }
 
-    /// Once the engine is waiting: whether the server's shutdown began just
-    /// now (the Close 1001 is queued, so the caller polls again).
-    fn poll_shutdown_began(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Once the engine is waiting: waits for the server's shutdown and
+    /// for the engine's next timer, if it left that to the server's
+    /// clock. True when the engine must be polled again: the shutdown
+    /// began just now (the Close 1001 is queued), or a timer may be due.
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> bool {
         if self.draining == Draining::Yes {
             return false;
         }
-        if self.shutdown.poll_wait(cx).is_pending() {
-            return false;
+        if self.timer_tick == TICK_UNSET {
+            self.timer_tick = match self.inner.next_timeout() {
+                None => NO_DEADLINE,
+                Some(at) => match self.shutdown.shutdown().tick_at(at) {
+                    Some(tick) => tick,
+                    None => {
+                        // The clock stopped: the engine times itself again.
+                        self.inner.own_timers();
+                        return true;
+                    }
+                },
+            };
+        }
+        match self.shutdown.poll_wait_until(cx, self.timer_tick) {
+            Poll::Pending => return false,
+            Poll::Ready(Woken::Deadline) => {
+                self.timer_tick = TICK_UNSET;
+                self.inner.handle_timeout();
+                return true;
+            }
+            Poll::Ready(Woken::Shutdown) => {}
         }
         self.draining = Draining::Yes;
+        // The clock stops with the shutdown; the closing handshake's
+        // deadline is the engine's own anyway.
+        self.inner.own_timers();
         // If a Close was already sent this fails, and the handshake under
         // way simply finishes.
         let _ = self.start_send(
@@ -460,7 +546,7 @@ impl<S: Transport> Conn<S> {
     /// was sent, then the peer's Close is awaited for at most the close
     /// timeout, and the transport is closed.
     async fn finish(mut self: Box<Self>) {
-        let code = if self.shutdown.is_shutting_down() {
+        let code = if self.shutdown.shutdown().is_shutting_down() {
             status(CloseCode::AWAY, "server shutting down")
         } else {
             status(CloseCode::NORMAL, "")
