@@ -152,8 +152,10 @@ pub struct Connection {
     config: Arc<Config>,
     /// The frame whose header was consumed while its payload arrives.
     frame: Option<InFrame>,
-    /// A data message whose final fragment has not arrived yet.
-    message: Option<Partial>,
+    /// A data message whose final fragment has not arrived yet. Boxed:
+    /// fragmented messages are rare, and every connection would carry its
+    /// room otherwise.
+    message: Option<Box<Partial>>,
     /// Validates the text message being received, across fragments.
     utf8: Utf8Validator,
     state: State,
@@ -608,11 +610,11 @@ impl Connection {
     fn finish_compressed(&mut self, frame: &InFrame) -> Result<Option<Message>, Error> {
         if !frame.header.fin {
             if frame.header.opcode != OpCode::Continuation {
-                self.message = Some(Partial {
+                self.message = Some(Box::new(Partial {
                     text: frame.text,
                     data: BytesMut::new(),
                     compressed: true,
-                });
+                }));
             }
             return Ok(None);
         }
@@ -653,11 +655,11 @@ impl Connection {
                 if fin {
                     Ok(Some(self.complete(frame.text, data.freeze())?))
                 } else {
-                    self.message = Some(Partial {
+                    self.message = Some(Box::new(Partial {
                         text: frame.text,
                         data,
                         compressed: false,
-                    });
+                    }));
                     Ok(None)
                 }
             }
@@ -671,7 +673,10 @@ impl Connection {
                 buf.advance(frame.len);
                 if fin {
                     match self.message.take() {
-                        Some(m) => Ok(Some(self.complete(m.text, m.data.freeze())?)),
+                        Some(m) => {
+                            let Partial { text, data, .. } = *m;
+                            Ok(Some(self.complete(text, data.freeze())?))
+                        }
                         None => Ok(None),
                     }
                 } else {

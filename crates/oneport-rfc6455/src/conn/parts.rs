@@ -141,11 +141,11 @@ impl Connection {
                 self.message = None;
             } else if frame_over {
                 if frame.header.opcode != OpCode::Continuation {
-                    self.message = Some(Partial {
+                    self.message = Some(Box::new(Partial {
                         text,
                         data: BytesMut::new(),
                         compressed: frame.compressed,
-                    });
+                    }));
                 }
             } else {
                 self.frame = Some(frame);

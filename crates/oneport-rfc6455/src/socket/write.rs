@@ -29,7 +29,11 @@ const ZERO_COPY_MIN: usize = 4 * 1024;
 /// [`ChunkQueue`], written by tokio's `write_all_buf`).
 #[derive(Debug, Default)]
 pub(crate) struct WriteQueue {
-    chunks: ChunkQueue,
+    /// Payloads written as their own slices of a vectored write, and the
+    /// coalesced bytes before them. Made when first needed (a large
+    /// payload, a prepared frame) and dropped once written, so that a
+    /// socket of small messages carries a pointer, not the queue.
+    chunks: Option<Box<ChunkQueue>>,
     staging: BytesMut,
     /// Bytes were written since the last `poll_flush` of the socket.
     unflushed: bool,
@@ -47,7 +51,12 @@ const MAX_FIRST_STAGING: usize = 16 * 1024;
 impl WriteQueue {
     /// Bytes waiting to be written.
     pub(crate) fn len(&self) -> usize {
-        self.chunks.len() + self.staging.len()
+        self.chunks.as_ref().map_or(0, |c| c.len()) + self.staging.len()
+    }
+
+    /// The chunk queue, made when first needed.
+    fn chunks(&mut self) -> &mut ChunkQueue {
+        self.chunks.get_or_insert_with(Box::default)
     }
 
     /// Encodes `msg` at the end of the queue, compressed if the connection
@@ -63,7 +72,7 @@ impl WriteQueue {
             if conn.role() == Role::Server && payload.len() >= ZERO_COPY_MIN {
                 header.encode(&mut self.staging);
                 self.seal();
-                self.chunks.push(Bytes::from(payload));
+                self.chunks().push(Bytes::from(payload));
             } else {
                 conn.put_frame(header, &payload, &mut self.staging);
             }
@@ -79,7 +88,7 @@ impl WriteQueue {
                 let header = conn.prepare(opcode, Fin::Final, payload.len())?;
                 header.encode(&mut self.staging);
                 self.seal();
-                self.chunks.push(payload.clone());
+                self.chunks().push(payload.clone());
             }
             // Not compressed: decided above, not asked again.
             _ => conn.encode_with(msg, Compress::Never, &mut self.staging)?,
@@ -100,7 +109,7 @@ impl WriteQueue {
             let header = conn.prepare(opcode, fin, payload.len())?;
             header.encode(&mut self.staging);
             self.seal();
-            self.chunks.push(payload);
+            self.chunks().push(payload);
         } else {
             conn.encode_frame(opcode, fin, &payload, &mut self.staging)?;
         }
@@ -134,8 +143,20 @@ impl WriteQueue {
                 prepared.frame().clone()
             }
         };
+        if frame.len() < ZERO_COPY_MIN {
+            // A small frame is copied next to what else is queued, like an
+            // encoded one: cheaper than counting a reference to a block
+            // that every subscriber's thread shares, and no chunk queue.
+            self.make_room();
+            if self.staging.capacity() == 0 {
+                let size = frame.len().max(crate::conn::FIRST_WRITE_BUFFER);
+                self.staging = BytesMut::with_capacity(size);
+            }
+            self.staging.extend_from_slice(&frame);
+            return Ok(());
+        }
         self.seal();
-        self.chunks.push(frame);
+        self.chunks().push(frame);
         Ok(())
     }
 
@@ -164,7 +185,8 @@ impl WriteQueue {
     /// Moves the coalesced bytes into the chunk list.
     fn seal(&mut self) {
         if !self.staging.is_empty() {
-            self.chunks.push(self.staging.split().freeze());
+            let run = self.staging.split().freeze();
+            self.chunks().push(run);
         }
     }
 
@@ -190,7 +212,7 @@ impl WriteQueue {
         io: &mut S,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.chunks.is_empty() {
+        if self.chunks.as_ref().is_none_or(|c| c.is_empty()) {
             // One run of coalesced bytes (small messages): written from
             // where they were encoded with a plain write, not sealed into
             // a chunk for a vectored one.
@@ -205,16 +227,19 @@ impl WriteQueue {
             }
         } else {
             self.seal();
+            let chunks = self.chunks();
             // The future holds only the two borrows; what a partial write
             // took is already dropped from the queue, so making one per
             // poll and dropping it when pending loses nothing.
-            let write = std::pin::pin!(io.write_all_buf(&mut self.chunks));
+            let write = std::pin::pin!(io.write_all_buf(chunks));
             let written = write.poll(cx);
             self.unflushed = true;
             ready!(written)?;
+            // Idle connections keep no chunk queue.
+            self.chunks = None;
         }
-        // Idle connections keep no write buffer either: it goes to this
-        // thread's spare, for the next socket with something to send.
+        // Nor a write buffer: it goes to this thread's spare, for the next
+        // socket with something to send.
         spare::keep(std::mem::take(&mut self.staging));
         ready!(Pin::new(&mut *io).poll_flush(cx))?;
         self.unflushed = false;
@@ -299,7 +324,8 @@ mod tests {
     /// Where the first queued chunk's bytes live.
     fn first_chunk(q: &mut WriteQueue) -> (*const u8, Vec<u8>) {
         q.seal();
-        let chunk = q.chunks.chunk();
+        let queue: &ChunkQueue = q.chunks();
+        let chunk = queue.chunk();
         (chunk.as_ptr(), chunk.to_vec())
     }
 
@@ -307,28 +333,53 @@ mod tests {
     fn a_prepared_message_is_compressed_once_for_fresh_contexts() {
         let prepared = PreparedMessage::new(Message::text("tick ".repeat(1000))).unwrap();
         let copy = prepared.clone();
-        let mut queues = Vec::new();
+        let mut queued = Vec::new();
         for p in [&prepared, &copy, &prepared] {
             let mut conn = server(ContextTakeover::Reset);
             let mut q = WriteQueue::default();
             q.push_prepared(&mut conn, p).unwrap();
-            queues.push(first_chunk(&mut q));
+            // A small frame is copied next to the rest, not queued apart.
+            assert!(q.chunks.is_none());
+            queued.push(q.staging.to_vec());
         }
-        let (ptr, bytes) = &queues[0];
+        let bytes = &queued[0];
         assert_eq!(bytes[0], 0xC1, "compressed: RSV1 and text");
         assert!(bytes.len() < 200, "{}", bytes.len());
-        for (p, b) in &queues[1..] {
-            assert_eq!(p, ptr, "the same allocation, not a second compression");
-            assert_eq!(b, bytes);
-        }
+        assert!(queued.iter().all(|b| b == bytes));
+        // Compressed once: the clones share the frame made for this window
+        // and level.
+        let conn = server(ContextTakeover::Reset);
+        let (bits, level) = conn.fresh_deflate(prepared.payload_len()).unwrap();
+        let (one, two) = (
+            prepared.deflated_frame(bits, level).unwrap(),
+            copy.deflated_frame(bits, level).unwrap(),
+        );
+        assert_eq!(one.as_ptr(), two.as_ptr(), "not a second compression");
         // A kept context compresses on its own connection, into its own
         // bytes (the same ones for a first message).
         let mut conn = server(ContextTakeover::Keep);
         let mut q = WriteQueue::default();
         q.push_prepared(&mut conn, &prepared).unwrap();
-        let (own_ptr, own) = first_chunk(&mut q);
-        assert_ne!(own_ptr, *ptr);
-        assert_eq!(&own, bytes);
+        assert_eq!(&q.staging.to_vec(), bytes);
+        // A large frame is queued by reference: every queue writes the
+        // same allocation.
+        let mut x: u32 = 1;
+        let noise: Vec<u8> = (0..16 * 1024)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 24) as u8
+            })
+            .collect();
+        let large = PreparedMessage::new(Message::binary(noise)).unwrap();
+        let mut at = Vec::new();
+        for _ in 0..2 {
+            let mut conn = server(ContextTakeover::Reset);
+            let mut q = WriteQueue::default();
+            q.push_prepared(&mut conn, &large).unwrap();
+            at.push(first_chunk(&mut q));
+        }
+        assert!(at[0].1.len() >= ZERO_COPY_MIN);
+        assert_eq!(at[0], at[1], "the same allocation");
     }
 
     #[test]
