@@ -287,6 +287,39 @@ async fn dropping_both_halves_closes_with_1000() {
     .await;
 }
 
+/// The socket moved to another task and dropped there, later, while the
+/// handler waits on something else: the connection hears it at once (the
+/// wait for the socket's return keeps the task's waker) and closes.
+#[tokio::test]
+async fn a_socket_dropped_in_another_task_later_closes_with_1000() {
+    run(async {
+        let s = start(filter(
+            "^/ws$",
+            websocket(|mut ws: WebSocket, _req| async move {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    ws.send_text("from elsewhere").await.expect("send");
+                });
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }),
+        ))
+        .await;
+        let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{}/ws", s.addr))
+            .await
+            .expect("connect");
+        assert_eq!(
+            ws.recv().await.expect("open").expect("text"),
+            Message::Text("from elsewhere".into())
+        );
+        match ws.recv().await {
+            Some(Ok(Message::Close(Some(f)))) => assert_eq!(f.code, CloseCode::NORMAL),
+            other => panic!("expected Close 1000, got {other:?}"),
+        }
+        assert!(ws.recv().await.is_none());
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------
 // What the socket tells: version, peer, close status.
 

@@ -618,6 +618,9 @@ pub(crate) struct Homecoming<S> {
 enum HomeStage<S> {
     /// The handler (or a half) still holds the socket.
     Away(oneshot::Receiver<Box<Conn<S>>>),
+    /// The same, once the channel has this task's waker: it wakes the
+    /// task when the socket comes home.
+    Listening(oneshot::Receiver<Box<Conn<S>>>),
     /// The closing handshake, boxed so that an idle connection does not
     /// carry its state until it runs.
     Closing(BoxFuture<'static, ()>),
@@ -628,14 +631,31 @@ impl<S: Transport> Homecoming<S> {
     /// Ready when the handler's socket (or its last half) was dropped and
     /// the connection is closed. A poll function rather than a future, so
     /// that the serving future can poll it beside the handler's without
-    /// a join's bookkeeping.
+    /// a join's bookkeeping. Polled by one task throughout.
     pub(crate) fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match &mut self.stage {
-                HomeStage::Away(rx) => match ready!(Pin::new(rx).poll(cx)) {
-                    Ok(conn) => self.stage = HomeStage::Closing(Box::pin(conn.finish())),
-                    Err(_) => self.stage = HomeStage::Done,
-                },
+                HomeStage::Away(rx) | HomeStage::Listening(rx) => {
+                    match Pin::new(&mut *rx).poll(cx) {
+                        // A pending poll has left this task's waker with
+                        // the channel, unless the runtime's budget for this
+                        // task ran out first (then it returned at once).
+                        Poll::Pending => {
+                            let registered = tokio::task::coop::has_budget_remaining();
+                            if let (HomeStage::Away(_), true) = (&self.stage, registered) {
+                                let stage = std::mem::replace(&mut self.stage, HomeStage::Done);
+                                if let HomeStage::Away(rx) = stage {
+                                    self.stage = HomeStage::Listening(rx);
+                                }
+                            }
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(Ok(conn)) => {
+                            self.stage = HomeStage::Closing(Box::pin(conn.finish()));
+                        }
+                        Poll::Ready(Err(_)) => self.stage = HomeStage::Done,
+                    }
+                }
                 HomeStage::Closing(closing) => {
                     ready!(closing.as_mut().poll(cx));
                     self.stage = HomeStage::Done;
@@ -643,6 +663,17 @@ impl<S: Transport> Homecoming<S> {
                 HomeStage::Done => return Poll::Ready(()),
             }
         }
+    }
+
+    /// Whether a poll could find anything new while the handler still
+    /// runs: not while the channel, which already has this task's waker,
+    /// is empty (one atomic load, where a poll costs the runtime's budget
+    /// and the waker's check at every wake-up of the connection). A
+    /// socket dropped without a word (forgotten) closes the channel
+    /// without filling it: that is seen once the handler is done, when
+    /// the caller polls regardless.
+    pub(crate) fn may_have_news(&self) -> bool {
+        !matches!(&self.stage, HomeStage::Listening(rx) if rx.is_empty())
     }
 }
 

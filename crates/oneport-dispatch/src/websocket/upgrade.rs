@@ -150,6 +150,8 @@ fn serve(
         if let Some(h) = handled.as_mut() {
             if h.as_mut().poll(cx).is_ready() {
                 handled = None;
+            } else if !home.may_have_news() {
+                return std::task::Poll::Pending;
             }
         }
         match home.poll_finish(cx) {
