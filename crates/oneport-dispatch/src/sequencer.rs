@@ -129,7 +129,7 @@ mod tests {
         let addr = "127.0.0.1:1".parse().expect("addr");
         Context {
             peer: addr,
-            local: addr,
+            local: std::sync::Arc::new(addr),
             shutdown: Shutdown::never(),
             security: crate::Security::Plain,
         }

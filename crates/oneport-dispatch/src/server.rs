@@ -358,6 +358,7 @@ impl Server {
         let limit = Arc::new(Semaphore::new(self.config.max_connections));
         let mut tasks = JoinSet::new();
         let mut stop = self.shutdown.subscribe();
+        let local = Arc::new(self.local_addr);
         // One clock for every idle keep-alive connection's deadline.
         let idle_clock = tokio::spawn(self.shutdown.idle_clock(idle_tick(&self.config)));
         info!(addr = %self.local_addr, "listening");
@@ -385,7 +386,7 @@ impl Server {
             debug!(%peer, "connection accepted");
             let cx = Context {
                 peer,
-                local: self.local_addr,
+                local: Arc::clone(&local),
                 shutdown: self.shutdown.subscribe(),
                 security: Security::Plain,
             };

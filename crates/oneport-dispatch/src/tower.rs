@@ -237,7 +237,7 @@ where
             let unknown = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
             let cx = Context {
                 peer: unknown,
-                local: unknown,
+                local: std::sync::Arc::new(unknown),
                 shutdown: Shutdown::never(),
                 security: Security::Plain,
             };

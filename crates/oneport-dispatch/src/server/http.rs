@@ -658,7 +658,7 @@ mod tests {
         let addr: SocketAddr = "127.0.0.1:1".parse().expect("address");
         Context {
             peer: addr,
-            local: addr,
+            local: std::sync::Arc::new(addr),
             shutdown: Shutdown::never(),
             security: crate::Security::Plain,
         }
