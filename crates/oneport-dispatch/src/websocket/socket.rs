@@ -325,12 +325,11 @@ enum Draining {
 
 impl<S: Transport> Conn<S> {
     fn new(
-        inner: Inner<S>,
+        mut inner: Inner<S>,
         protocol: Option<String>,
         peer: Option<SocketAddr>,
         shutdown: Shutdown,
     ) -> Self {
-        let mut inner = inner;
         if let Some(tick) = shutdown.tick() {
             inner.use_clock(tick);
         }
