@@ -1352,3 +1352,22 @@ async fn owner_kept_timers_run_when_the_owner_says() {
     })
     .await;
 }
+
+/// Split halves cannot share one keeper of the time: `split` hands the
+/// timers back to the socket, whose receiving half then times out on its
+/// own.
+#[tokio::test(start_paused = true)]
+async fn split_halves_keep_their_own_timers() {
+    bounded_virtual(async {
+        let (a, _b) = tokio::io::duplex(4096);
+        let config = Config::default().idle_timeout(Some(Duration::from_secs(10)));
+        let mut ws = WebSocket::from_raw_socket(a, Role::Server, config, BytesMut::new());
+        ws.set_timers(oneport_rfc6455::Timers::Caller);
+        let (mut rx, _tx) = ws.split();
+        let started = tokio::time::Instant::now();
+        let out = rx.recv().await;
+        assert!(matches!(out, Some(Err(Error::Timeout))), "{out:?}");
+        assert!(started.elapsed() >= Duration::from_secs(10));
+    })
+    .await;
+}
