@@ -54,9 +54,10 @@ impl WriteQueue {
         self.chunks.as_ref().map_or(0, |c| c.len()) + self.staging.len()
     }
 
-    /// The chunk queue, made when first needed.
+    /// The chunk queue, made when first needed (this thread's spare
+    /// when it has one).
     fn chunks(&mut self) -> &mut ChunkQueue {
-        self.chunks.get_or_insert_with(Box::default)
+        self.chunks.get_or_insert_with(spare::take_chunks)
     }
 
     /// Encodes `msg` at the end of the queue, compressed if the connection
@@ -235,8 +236,11 @@ impl WriteQueue {
             let written = write.poll(cx);
             self.unflushed = true;
             ready!(written)?;
-            // Idle connections keep no chunk queue.
-            self.chunks = None;
+            // Idle connections keep no chunk queue: it goes to this
+            // thread's spare, for the next large payload.
+            if let Some(chunks) = self.chunks.take() {
+                spare::keep_chunks(chunks);
+            }
         }
         // Nor a write buffer: it goes to this thread's spare, for the next
         // socket with something to send.
@@ -266,12 +270,37 @@ mod spare {
     use std::cell::Cell;
 
     use bytes::BytesMut;
+    use oneport_http1::ChunkQueue;
 
     use super::MAX_FIRST_STAGING;
     use crate::conn::FIRST_WRITE_BUFFER;
 
     thread_local! {
         static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+        static CHUNKS: Cell<Option<Box<ChunkQueue>>> = const { Cell::new(None) };
+    }
+
+    /// This thread's spare chunk queue, or a new one.
+    pub(super) fn take_chunks() -> Box<ChunkQueue> {
+        CHUNKS.take().unwrap_or_default()
+    }
+
+    /// Whether this thread holds a spare chunk queue.
+    #[cfg(test)]
+    pub(super) fn holds_chunks() -> bool {
+        let kept = CHUNKS.take();
+        let holds = kept.is_some();
+        CHUNKS.set(kept);
+        holds
+    }
+
+    /// Keeps a drained chunk queue (which holds no allocation of its own
+    /// once drained) as this thread's spare, so that a socket echoing
+    /// large messages does not make and free one per message.
+    pub(super) fn keep_chunks(chunks: Box<ChunkQueue>) {
+        if chunks.is_empty() {
+            CHUNKS.set(Some(chunks));
+        }
     }
 
     /// This thread's spare, if it holds at least `want` bytes.
@@ -434,5 +463,26 @@ mod tests {
         let mut third = WriteQueue::default();
         third.push(&mut conn, &msg, Compress::Auto).unwrap();
         assert_eq!(third.staging.capacity(), crate::conn::FIRST_WRITE_BUFFER);
+    }
+
+    #[test]
+    fn a_written_chunk_queue_serves_the_next_large_payload_on_this_thread() {
+        let mut conn = Connection::new(Role::Server, Config::default());
+        let mut cx = Context::from_waker(Waker::noop());
+        let large = Message::binary(vec![2u8; ZERO_COPY_MIN]);
+        let mut first = WriteQueue::default();
+        first.push(&mut conn, &large, Compress::Auto).unwrap();
+        assert!(first.chunks.is_some(), "a chunk queue for the payload");
+        assert!(!spare::holds_chunks());
+        let mut sink = Vec::new();
+        let flushed = first.poll_flush(&mut sink, &mut cx, None, Half::Sender);
+        assert!(matches!(flushed, Poll::Ready(Ok(()))));
+        assert_eq!(sink.len(), 4 + ZERO_COPY_MIN);
+        assert!(first.chunks.is_none(), "the idle queue holds none");
+        assert!(spare::holds_chunks(), "kept as the thread's spare");
+        let mut second = WriteQueue::default();
+        second.push(&mut conn, &large, Compress::Auto).unwrap();
+        assert!(second.chunks.is_some());
+        assert!(!spare::holds_chunks(), "taken, not made anew");
     }
 }
