@@ -17,8 +17,9 @@ use bytes::{Buf, Bytes, BytesMut};
 /// WebSocket and the event-stream writers both use it.
 ///
 /// An empty queue holds no allocation, and neither does a queue of one
-/// chunk: the first chunk is kept inline, so the common write of one
-/// encoded frame or event allocates nothing for the queue itself.
+/// or two chunks: those are kept inline, so the common writes of one
+/// encoded frame or event, or of a head and the payload after it,
+/// allocate nothing for the queue itself.
 ///
 /// ```
 /// use bytes::{Buf, Bytes};
@@ -34,8 +35,10 @@ use bytes::{Buf, Bytes, BytesMut};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ChunkQueue {
-    /// The chunk being written; empty only when `rest` is empty too.
+    /// The chunk being written; empty only when `second` is empty too.
     first: Bytes,
+    /// The chunk after it; empty only when `rest` is empty too.
+    second: Bytes,
     rest: VecDeque<Bytes>,
     len: usize,
 }
@@ -54,6 +57,8 @@ impl ChunkQueue {
         self.len += chunk.len();
         if self.first.is_empty() {
             self.first = chunk;
+        } else if self.second.is_empty() {
+            self.second = chunk;
         } else {
             self.rest.push_back(chunk);
         }
@@ -71,19 +76,21 @@ impl ChunkQueue {
 
     /// Chunks queued.
     pub fn chunk_count(&self) -> usize {
-        usize::from(!self.first.is_empty()) + self.rest.len()
+        usize::from(!self.first.is_empty()) + usize::from(!self.second.is_empty()) + self.rest.len()
     }
 
     /// Copies every chunk into one, for a writer without vectored writes
     /// (one write instead of one per chunk).
     pub fn gather(&mut self) {
-        if !self.rest.is_empty() {
+        if !self.second.is_empty() {
             let mut one = BytesMut::with_capacity(self.len);
             one.extend_from_slice(&self.first);
+            one.extend_from_slice(&self.second);
             for c in &self.rest {
                 one.extend_from_slice(c);
             }
             self.rest = VecDeque::new();
+            self.second = Bytes::new();
             self.first = one.freeze();
         }
     }
@@ -91,6 +98,7 @@ impl ChunkQueue {
     /// Drops everything queued and the queue's allocation.
     pub fn clear(&mut self) {
         self.first = Bytes::new();
+        self.second = Bytes::new();
         self.rest = VecDeque::new();
         self.len = 0;
     }
@@ -113,7 +121,8 @@ impl Buf for ChunkQueue {
                 break;
             }
             n -= self.first.len();
-            self.first = self.rest.pop_front().unwrap_or_default();
+            self.first = std::mem::take(&mut self.second);
+            self.second = self.rest.pop_front().unwrap_or_default();
         }
         if self.rest.is_empty() && self.rest.capacity() != 0 {
             // Idle writers keep no allocation.
@@ -126,7 +135,8 @@ impl Buf for ChunkQueue {
             return 0;
         }
         let mut n = 0;
-        let chunks = std::iter::once(&self.first).chain(&self.rest);
+        let second = Some(&self.second).filter(|c| !c.is_empty());
+        let chunks = std::iter::once(&self.first).chain(second).chain(&self.rest);
         for (slot, c) in dst.iter_mut().zip(chunks) {
             *slot = IoSlice::new(c);
             n += 1;
@@ -170,13 +180,23 @@ mod tests {
     }
 
     #[test]
-    fn one_chunk_is_queued_without_allocating_a_list() {
+    fn one_or_two_chunks_are_queued_without_allocating_a_list() {
         let mut q = queue(&[b"only"]);
         assert_eq!(q.rest.capacity(), 0);
         q.advance(2);
         assert_eq!(q.chunk(), b"ly");
         q.advance(2);
         assert!(q.is_empty() && q.chunk().is_empty());
+        let mut q = queue(&[b"head", b"payload"]);
+        assert_eq!(q.rest.capacity(), 0);
+        assert_eq!(q.chunk_count(), 2);
+        q.advance(5);
+        assert_eq!((q.chunk(), q.chunk_count()), (&b"ayload"[..], 1));
+        q.push(Bytes::from_static(b"next"));
+        q.push(Bytes::from_static(b"third"));
+        assert_eq!(q.chunk_count(), 3);
+        q.advance(6);
+        assert_eq!(q.chunk(), b"next");
     }
 
     #[test]
