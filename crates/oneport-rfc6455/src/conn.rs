@@ -203,6 +203,10 @@ struct Partial {
 /// The capacity a drained write buffer starts again with.
 pub(crate) const FIRST_WRITE_BUFFER: usize = 1024;
 
+/// Payloads at least this long are split off the read buffer even when
+/// they are all it holds, so that the buffer's block can serve again.
+const SPLIT_MIN: usize = 4 * 1024;
+
 impl Connection {
     /// A connection at the start of the data transfer phase, without
     /// extensions. `config` is a [`Config`], or an `Arc<Config>` that
@@ -351,6 +355,10 @@ impl Connection {
     /// message fails at its first invalid byte, not at its end). A complete
     /// single-frame payload is split off `buf` without copying and unmasked
     /// in place; fragmented messages are assembled in a separate buffer.
+    /// A small payload that is all `buf` holds takes `buf` itself (leaving
+    /// it empty, with no capacity); a payload of 4 KiB or more is split
+    /// off even then, so that `buf` keeps a handle on the block, which
+    /// `reserve` reuses once the message is dropped.
     ///
     /// Pings, pongs and closes are returned as they arrive, also between
     /// the fragments of a message. After a Close, nothing more is parsed
@@ -646,8 +654,11 @@ impl Connection {
                 // A payload that is all the buffer holds (one message per
                 // read, the common case) takes the buffer itself: splitting
                 // would make its block shared, an allocation and two
-                // atomic counts per message.
-                let data = if buf.len() == frame.len {
+                // atomic counts per message. A large one is split off even
+                // then: the buffer keeps a handle on the block, which its
+                // owner may reuse once the message is gone (an allocation
+                // of that size costs far more than the counts).
+                let data = if buf.len() == frame.len && frame.len < SPLIT_MIN {
                     std::mem::take(buf)
                 } else {
                     buf.split_to(frame.len)

@@ -185,6 +185,54 @@ enum Due {
     Maybe,
 }
 
+/// What the read buffer's block is (see `Core::block`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// Made for a stream of large messages, of bounded size (at most
+    /// `DIRECT_READ + DIRECT_SLACK` asked for): worth keeping.
+    Reusable,
+    /// Anything else (small reads copied from the stack, or a buffer grown
+    /// for one large frame, which may be as large as the frame).
+    Other,
+}
+
+/// One read buffer's handle kept per thread once the socket that read
+/// into it has parsed all of it, so that a stream of large messages
+/// (each split off the block it was read into) reuses one block rather
+/// than allocating and freeing one per message: the next large read on
+/// this thread takes the handle and, if every message read into the
+/// block is gone, reserves its room in the same block without a copy.
+/// An idle socket still holds no read buffer.
+mod read_spare {
+    use std::cell::Cell;
+
+    use bytes::BytesMut;
+
+    thread_local! {
+        static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+    }
+
+    /// This thread's spare handle, if any.
+    pub(super) fn take() -> Option<BytesMut> {
+        SPARE.take()
+    }
+
+    /// Keeps an empty buffer's handle (and so its block) as this
+    /// thread's spare, in place of the last one.
+    pub(super) fn keep(buf: BytesMut) {
+        SPARE.set(Some(buf));
+    }
+
+    /// Whether this thread holds a spare.
+    #[cfg(test)]
+    pub(super) fn holds() -> bool {
+        let kept = SPARE.take();
+        let holds = kept.is_some();
+        SPARE.set(kept);
+        holds
+    }
+}
+
 /// What a timer asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Alarm {
@@ -220,6 +268,10 @@ pub(crate) struct Core<S> {
     transport: Transport,
     /// The size of the last read, which picks the next one's buffer.
     last_read: u32,
+    /// Whether the read buffer's block is one of bounded size, made for a
+    /// stream of large messages: once empty, its handle is kept as the
+    /// thread's spare (see `read_spare`).
+    block: Block,
     /// Returned by `poll_recv` once the connection is closed or failed and
     /// the transport is shut down.
     /// Boxed: it exists only once the connection is over, and an idle
@@ -266,6 +318,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             deadline: None,
             transport: Transport::Open,
             last_read: 0,
+            block: Block::Other,
             outcome: None,
         }
     }
@@ -279,8 +332,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     /// has none left but still shares the allocation with the message.
     fn release_read_buffer(&mut self) {
         if self.rd.is_empty() {
-            self.rd = BytesMut::new();
+            if self.block == Block::Reusable {
+                self.keep_block();
+            } else {
+                self.rd = BytesMut::new();
+            }
         }
+    }
+
+    /// Gives an empty reusable buffer's handle to this thread's spare.
+    #[cold]
+    fn keep_block(&mut self) {
+        let rd = std::mem::take(&mut self.rd);
+        if rd.capacity() != 0 {
+            read_spare::keep(rd);
+        }
+        self.block = Block::Other;
     }
 
     /// Queues a frame we decided to send ourselves (pong, close); failures
@@ -467,8 +534,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             // read), so a peer that announces a large frame and sends
             // nothing gets no large buffer.
             let step = DIRECT_READ.max(self.rd.len().saturating_mul(GROWTH - 1));
+            // This block may grow to the frame's size: not one to keep.
+            self.block = Block::Other;
             Some(remaining.min(step).saturating_add(STACK_READ))
         } else if self.rd.is_empty() && last >= DIRECT_AFTER {
+            // A bounded block, reused while the messages read into it
+            // are gone by the next read (an echo's are).
+            if self.rd.capacity() == 0 {
+                if let Some(spare) = read_spare::take() {
+                    self.rd = spare;
+                }
+            }
+            self.block = Block::Reusable;
             Some(last.min(DIRECT_READ).saturating_add(DIRECT_SLACK))
         } else {
             None
@@ -1363,5 +1440,79 @@ mod tests {
         // From nothing: the first buffer, then at most two growths (four
         // when the buffer only doubled, ending at 2 MiB).
         assert!(capacities.len() <= 4, "{capacities:?}");
+    }
+
+    /// A client's binary frame of `len` bytes of `fill`, masked with a
+    /// zero key (so the payload reads as sent).
+    fn frame(len: usize, fill: u8) -> Vec<u8> {
+        let mut f = vec![0x82];
+        if let Ok(short) = u16::try_from(len) {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&short.to_be_bytes());
+        } else {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+        f.extend_from_slice(&[0; 4]);
+        f.resize(f.len() + len, fill);
+        f
+    }
+
+    async fn next_binary(ws: &mut WebSocket<tokio::io::DuplexStream>) -> Bytes {
+        match ws.recv().await {
+            Some(Ok(Message::Binary(b))) => b,
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+
+    /// Large messages one after the other are read into one block: once a
+    /// message is gone, the next is read where it was (the block stays
+    /// alive in the thread's spare, so no new allocation could be given
+    /// the same address).
+    #[tokio::test]
+    async fn a_stream_of_large_messages_reuses_one_block() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut ws =
+            WebSocket::from_raw_socket(a, Role::Server, Config::default(), BytesMut::new());
+        let mut at = Vec::new();
+        for i in 0..4u8 {
+            b.write_all(&frame(16 * 1024, i)).await.unwrap();
+            let msg = next_binary(&mut ws).await;
+            assert!(msg.iter().all(|&x| x == i));
+            at.push(msg.as_ptr() as usize);
+        }
+        // The first came through the stack buffer; the second was read
+        // into a block of its own, which every later one reuses.
+        assert!(read_spare::holds());
+        assert_eq!(at[2], at[1]);
+        assert_eq!(at[3], at[1]);
+        // A message still held keeps its block: the next goes elsewhere.
+        b.write_all(&frame(16 * 1024, 9)).await.unwrap();
+        let held = next_binary(&mut ws).await;
+        b.write_all(&frame(16 * 1024, 10)).await.unwrap();
+        let next = next_binary(&mut ws).await;
+        assert_ne!(next.as_ptr(), held.as_ptr());
+        assert!(held.iter().all(|&x| x == 9) && next.iter().all(|&x| x == 10));
+    }
+
+    /// A buffer grown for one large frame (up to the frame's size) is not
+    /// kept once its message is taken.
+    #[tokio::test]
+    async fn a_buffer_grown_for_a_large_frame_is_not_kept() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut ws =
+            WebSocket::from_raw_socket(a, Role::Server, Config::default(), BytesMut::new());
+        b.write_all(&frame(16 * 1024, 1)).await.unwrap();
+        next_binary(&mut ws).await;
+        assert!(!read_spare::holds(), "the first came through the stack");
+        let big = frame(300 * 1024, 2);
+        let writer = tokio::spawn(async move {
+            b.write_all(&big).await.unwrap();
+            b
+        });
+        let msg = next_binary(&mut ws).await;
+        assert_eq!(msg.len(), 300 * 1024);
+        assert!(!read_spare::holds(), "a grown block is not kept");
+        drop(writer.await.unwrap());
     }
 }
