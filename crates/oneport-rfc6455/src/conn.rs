@@ -356,9 +356,10 @@ impl Connection {
     /// single-frame payload is split off `buf` without copying and unmasked
     /// in place; fragmented messages are assembled in a separate buffer.
     /// A small payload that is all `buf` holds takes `buf` itself (leaving
-    /// it empty, with no capacity); a payload of 4 KiB or more is split
-    /// off even then, so that `buf` keeps a handle on the block, which
-    /// `reserve` reuses once the message is dropped.
+    /// it empty, with no capacity); a payload of 4 KiB or more in a block
+    /// with room beyond it is split off even then, so that `buf` keeps a
+    /// handle on the block, which `reserve` reuses once the message is
+    /// dropped.
     ///
     /// Pings, pongs and closes are returned as they arrive, also between
     /// the fragments of a message. After a Close, nothing more is parsed
@@ -655,10 +656,13 @@ impl Connection {
                 // read, the common case) takes the buffer itself: splitting
                 // would make its block shared, an allocation and two
                 // atomic counts per message. A large one is split off even
-                // then: the buffer keeps a handle on the block, which its
-                // owner may reuse once the message is gone (an allocation
-                // of that size costs far more than the counts).
-                let data = if buf.len() == frame.len && frame.len < SPLIT_MIN {
+                // then when the block has room beyond it: the buffer keeps
+                // a handle on the block, which its owner may reuse once the
+                // message is gone (an allocation of that size costs far
+                // more than the counts). A block that is all payload could
+                // serve nothing again: taken whole.
+                let reusable = frame.len >= SPLIT_MIN && buf.capacity() > frame.len;
+                let data = if buf.len() == frame.len && !reusable {
                     std::mem::take(buf)
                 } else {
                     buf.split_to(frame.len)
