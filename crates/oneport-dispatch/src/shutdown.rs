@@ -115,8 +115,12 @@ impl Trigger {
         let _ = signal.base.set(tokio::time::Instant::now());
         signal.tick_ms.store(tick_ms, Ordering::SeqCst);
         async move {
+            // A tick the runtime was too busy to run comes as soon as it
+            // can (the interval's default), so that tick `n` comes about
+            // `n` ticks after the base and deadlines worked out from the
+            // base do not drift later with every late tick.
             let mut ticks = tokio::time::interval(tick);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             ticks.tick().await;
             while !signal.fired.load(Ordering::SeqCst) {
                 ticks.tick().await;
@@ -221,6 +225,10 @@ impl Shutdown {
     /// [`poll_wait_until`](Shutdown::poll_wait_until); `None` when no
     /// idle clock runs (a signal that never fires, or a server that has
     /// not started one), and the caller needs a timer of its own.
+    ///
+    /// Counted from the clock's ticks so far rather than from an instant
+    /// ([`tick_at`](Shutdown::tick_at)): the wait between two requests
+    /// reads no clock.
     pub(crate) fn idle_deadline(&self, after: Duration) -> Option<u64> {
         let signal = self.signal.as_ref()?;
         let tick_ms = signal.tick_ms.load(Ordering::SeqCst);
@@ -537,6 +545,40 @@ mod tests {
         assert_eq!(woken, Woken::Deadline);
         assert!(at_near <= Duration::from_millis(500), "{at_near:?}");
         assert!(at_fire >= Duration::from_secs(1), "{at_fire:?}");
+        clock.await.expect("clock");
+    }
+
+    /// On virtual time: ticks the runtime could not run on time (here five
+    /// seconds skipped at once) are caught up, so that a deadline worked
+    /// out from an instant still comes about when asked, not later by all
+    /// the ticks missed before.
+    #[tokio::test(start_paused = true)]
+    async fn missed_ticks_are_caught_up_and_deadlines_do_not_drift() {
+        let trigger = Trigger::new();
+        let clock = tokio::spawn(trigger.idle_clock(Duration::from_millis(100)));
+        tokio::task::yield_now().await;
+        tokio::time::advance(Duration::from_secs(5)).await;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        let mut s = trigger.subscribe();
+        let started = tokio::time::Instant::now();
+        let at = s
+            .tick_at(started + Duration::from_millis(300))
+            .expect("a clock");
+        let woken = tokio::time::timeout(
+            Duration::from_secs(10),
+            poll_fn(|cx| s.poll_wait_until(cx, at)),
+        )
+        .await
+        .expect("woken");
+        assert_eq!(woken, Woken::Deadline);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(300) && waited <= Duration::from_millis(500),
+            "{waited:?}"
+        );
+        trigger.fire();
         clock.await.expect("clock");
     }
 
