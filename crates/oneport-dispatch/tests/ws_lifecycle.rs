@@ -254,6 +254,23 @@ async fn split_halves_work_from_two_tasks() {
     .await;
 }
 
+/// What a client of `/ws` receives: `text`, then a Close 1000, then the
+/// end.
+async fn text_then_close_1000(addr: std::net::SocketAddr, text: &str) {
+    let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{addr}/ws"))
+        .await
+        .expect("connect");
+    assert_eq!(
+        ws.recv().await.expect("open").expect("text"),
+        Message::Text(text.to_owned().into())
+    );
+    match ws.recv().await {
+        Some(Ok(Message::Close(Some(f)))) => assert_eq!(f.code, CloseCode::NORMAL),
+        other => panic!("expected Close 1000, got {other:?}"),
+    }
+    assert!(ws.recv().await.is_none());
+}
+
 /// Both halves dropped while the handler waits on them: the socket is
 /// closed as a returned handler's is.
 #[tokio::test]
@@ -271,18 +288,7 @@ async fn dropping_both_halves_closes_with_1000() {
             }),
         ))
         .await;
-        let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{}/ws", s.addr))
-            .await
-            .expect("connect");
-        assert_eq!(
-            ws.recv().await.expect("open").expect("text"),
-            Message::Text("from the sender".into())
-        );
-        match ws.recv().await {
-            Some(Ok(Message::Close(Some(f)))) => assert_eq!(f.code, CloseCode::NORMAL),
-            other => panic!("expected Close 1000, got {other:?}"),
-        }
-        assert!(ws.recv().await.is_none());
+        text_then_close_1000(s.addr, "from the sender").await;
     })
     .await;
 }
@@ -304,18 +310,7 @@ async fn a_socket_dropped_in_another_task_later_closes_with_1000() {
             }),
         ))
         .await;
-        let (mut ws, _) = oneport_rfc6455::connect(&format!("ws://{}/ws", s.addr))
-            .await
-            .expect("connect");
-        assert_eq!(
-            ws.recv().await.expect("open").expect("text"),
-            Message::Text("from elsewhere".into())
-        );
-        match ws.recv().await {
-            Some(Ok(Message::Close(Some(f)))) => assert_eq!(f.code, CloseCode::NORMAL),
-            other => panic!("expected Close 1000, got {other:?}"),
-        }
-        assert!(ws.recv().await.is_none());
+        text_then_close_1000(s.addr, "from elsewhere").await;
     })
     .await;
 }

@@ -203,6 +203,18 @@ struct Partial {
 /// The capacity a drained write buffer starts again with.
 pub(crate) const FIRST_WRITE_BUFFER: usize = 1024;
 
+/// Makes room for `need` more bytes in a write buffer. A fresh one (it is
+/// released whenever it drains) is made at once with room for a burst of
+/// small frames, rather than grown by doubling from the first one (five
+/// reallocations for sixteen 64-byte echoes).
+pub(crate) fn reserve_write(dst: &mut BytesMut, need: usize) {
+    if dst.capacity() == 0 {
+        *dst = BytesMut::with_capacity(need.max(FIRST_WRITE_BUFFER));
+    } else {
+        dst.reserve(need);
+    }
+}
+
 /// Payloads at least this long are split off the read buffer even when
 /// they are all it holds, so that the buffer's block can serve again.
 const SPLIT_MIN: usize = 4 * 1024;
@@ -825,16 +837,7 @@ impl Connection {
     /// Writes a checked header and its payload, masked with the header's
     /// key.
     pub(crate) fn put_frame(&self, header: FrameHeader, payload: &[u8], dst: &mut BytesMut) {
-        let need = header.encoded_len() + payload.len();
-        if dst.capacity() == 0 {
-            // A fresh write buffer (it is released whenever it drains),
-            // made at once with room for a burst of small frames, rather
-            // than grown by doubling from the first one (five
-            // reallocations for sixteen 64-byte echoes).
-            *dst = BytesMut::with_capacity(need.max(FIRST_WRITE_BUFFER));
-        } else {
-            dst.reserve(need);
-        }
+        reserve_write(dst, header.encoded_len() + payload.len());
         header.encode(dst);
         let start = dst.len();
         dst.extend_from_slice(payload);

@@ -20,6 +20,7 @@ use crate::message::Message;
 use crate::prepared::PreparedMessage;
 
 mod fanout;
+mod spare;
 mod split;
 mod write;
 
@@ -196,43 +197,6 @@ enum Block {
     Other,
 }
 
-/// One read buffer's handle kept per thread once the socket that read
-/// into it has parsed all of it, so that a stream of large messages
-/// (each split off the block it was read into) reuses one block rather
-/// than allocating and freeing one per message: the next large read on
-/// this thread takes the handle and, if every message read into the
-/// block is gone, reserves its room in the same block without a copy.
-/// An idle socket still holds no read buffer.
-mod read_spare {
-    use std::cell::Cell;
-
-    use bytes::BytesMut;
-
-    thread_local! {
-        static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
-    }
-
-    /// This thread's spare handle, if any.
-    pub(super) fn take() -> Option<BytesMut> {
-        SPARE.take()
-    }
-
-    /// Keeps an empty buffer's handle (and so its block) as this
-    /// thread's spare, in place of the last one.
-    pub(super) fn keep(buf: BytesMut) {
-        SPARE.set(Some(buf));
-    }
-
-    /// Whether this thread holds a spare.
-    #[cfg(test)]
-    pub(super) fn holds() -> bool {
-        let kept = SPARE.take();
-        let holds = kept.is_some();
-        SPARE.set(kept);
-        holds
-    }
-}
-
 /// What a timer asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Alarm {
@@ -270,7 +234,7 @@ pub(crate) struct Core<S> {
     last_read: u32,
     /// Whether the read buffer's block is one of bounded size, made for a
     /// stream of large messages: once empty, its handle is kept as the
-    /// thread's spare (see `read_spare`).
+    /// thread's spare (see `spare`).
     block: Block,
     /// Returned by `poll_recv` once the connection is closed or failed and
     /// the transport is shut down.
@@ -345,7 +309,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     fn keep_block(&mut self) {
         let rd = std::mem::take(&mut self.rd);
         if rd.capacity() != 0 {
-            read_spare::keep(rd);
+            spare::keep_read(rd);
         }
         self.block = Block::Other;
     }
@@ -463,31 +427,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     /// The open connection's next timer deadline when its owner keeps it
     /// ([`Timers::Caller`]); `None` otherwise, or once closing.
     fn owner_deadline(&self) -> Option<Instant> {
-        match (self.keeper, self.conn.state()) {
-            (Keeper::Caller(_), State::Open) => self.next_deadline().map(|(at, _)| at),
-            _ => None,
+        if self.owner_keeps_timers() {
+            self.next_deadline().map(|(at, _)| at)
+        } else {
+            None
         }
+    }
+
+    /// Whether the owner keeps the timers now: it asked to, and the
+    /// connection is open (a closing one times itself).
+    fn owner_keeps_timers(&self) -> bool {
+        matches!(self.keeper, Keeper::Caller(_))
+            && self.transport == Transport::Open
+            && self.conn.state() == State::Open
     }
 
     /// Ready with the alarm that is due; otherwise arms the timer (unless
     /// the owner keeps it: then the clock is read only when the owner said
     /// a deadline may have passed).
     fn poll_alarm(&mut self, cx: &mut Context<'_>) -> Poll<Alarm> {
-        if let Keeper::Caller(due) = self.keeper {
-            if self.transport == Transport::Open && self.conn.state() == State::Open {
-                if due == Due::No {
-                    return Poll::Pending;
-                }
-                // Told so: every alarm that is due runs (a ping, then the
-                // idle timeout that is past too), until none is.
-                if let Some((at, alarm)) = self.next_deadline() {
-                    if at <= Instant::now() {
-                        return Poll::Ready(alarm);
-                    }
-                }
-                self.keeper = Keeper::Caller(Due::No);
+        if self.owner_keeps_timers() {
+            if self.keeper == Keeper::Caller(Due::No) {
                 return Poll::Pending;
             }
+            // Told so: every alarm that is due runs (a ping, then the idle
+            // timeout that is past too), until none is.
+            if let Some((at, alarm)) = self.next_deadline() {
+                if at <= Instant::now() {
+                    return Poll::Ready(alarm);
+                }
+            }
+            self.keeper = Keeper::Caller(Due::No);
+            return Poll::Pending;
         }
         loop {
             let Some((at, alarm)) = self.next_deadline() else {
@@ -541,7 +512,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             // A bounded block, reused while the messages read into it
             // are gone by the next read (an echo's are).
             if self.rd.capacity() == 0 {
-                if let Some(spare) = read_spare::take() {
+                if let Some(spare) = spare::take_read() {
                     self.rd = spare;
                 }
             }
@@ -1487,7 +1458,7 @@ mod tests {
         }
         // The first came through the stack buffer; the second was read
         // into a block of its own, which every later one reuses.
-        assert!(read_spare::holds());
+        assert!(spare::holds_read());
         assert_eq!(at[2], at[1]);
         assert_eq!(at[3], at[1]);
         // A message still held keeps its block: the next goes elsewhere.
@@ -1508,7 +1479,7 @@ mod tests {
             WebSocket::from_raw_socket(a, Role::Server, Config::default(), BytesMut::new());
         b.write_all(&frame(16 * 1024, 1)).await.unwrap();
         next_binary(&mut ws).await;
-        assert!(!read_spare::holds(), "the first came through the stack");
+        assert!(!spare::holds_read(), "the first came through the stack");
         let big = frame(300 * 1024, 2);
         let writer = tokio::spawn(async move {
             b.write_all(&big).await.unwrap();
@@ -1516,7 +1487,7 @@ mod tests {
         });
         let msg = next_binary(&mut ws).await;
         assert_eq!(msg.len(), 300 * 1024);
-        assert!(!read_spare::holds(), "a grown block is not kept");
+        assert!(!spare::holds_read(), "a grown block is not kept");
         drop(writer.await.unwrap());
     }
 }

@@ -302,7 +302,7 @@ struct Conn<S> {
     /// Its slot also carries the engine's next timer deadline on the
     /// server's idle clock, when the engine leaves its timers to us: no
     /// timer of its own per connection.
-    shutdown: Waiter,
+    waiter: Waiter,
     /// After the server began shutting down and our Close 1001 went out:
     /// what still arrives is discarded until the handshake ends.
     draining: Draining,
@@ -338,7 +338,7 @@ impl<S: Transport> Conn<S> {
             status: None,
             protocol,
             peer,
-            shutdown: Waiter::new(shutdown),
+            waiter: Waiter::new(shutdown),
             draining: Draining::No,
             timer_tick: TICK_UNSET,
         }
@@ -458,7 +458,7 @@ impl<S: Transport> Conn<S> {
         if self.timer_tick == TICK_UNSET {
             self.timer_tick = match self.inner.next_timeout() {
                 None => NO_DEADLINE,
-                Some(at) => match self.shutdown.shutdown().tick_at(at) {
+                Some(at) => match self.waiter.shutdown().tick_at(at) {
                     Some(tick) => tick,
                     None => {
                         // The clock stopped: the engine times itself again.
@@ -468,7 +468,7 @@ impl<S: Transport> Conn<S> {
                 },
             };
         }
-        match self.shutdown.poll_wait_until(cx, self.timer_tick) {
+        match self.waiter.poll_wait_until(cx, self.timer_tick) {
             Poll::Pending => return false,
             Poll::Ready(Woken::Deadline) => {
                 self.timer_tick = TICK_UNSET;
@@ -545,7 +545,7 @@ impl<S: Transport> Conn<S> {
     /// was sent, then the peer's Close is awaited for at most the close
     /// timeout, and the transport is closed.
     async fn finish(mut self: Box<Self>) {
-        let code = if self.shutdown.shutdown().is_shutting_down() {
+        let code = if self.waiter.shutdown().is_shutting_down() {
             status(CloseCode::AWAY, "server shutting down")
         } else {
             status(CloseCode::NORMAL, "")

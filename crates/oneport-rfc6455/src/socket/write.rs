@@ -12,6 +12,7 @@ use oneport_http1::ChunkQueue;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::fanout::{self, Half, WakerFanout};
+use super::spare;
 use crate::config::Role;
 use crate::conn::{Compress, Connection};
 use crate::error::Error;
@@ -46,7 +47,7 @@ pub(crate) struct WriteQueue {
 
 /// The largest buffer a run of small frames starts with, whatever the
 /// last run was: a run larger than that grows as it needs.
-const MAX_FIRST_STAGING: usize = 16 * 1024;
+pub(super) const MAX_FIRST_STAGING: usize = 16 * 1024;
 
 impl WriteQueue {
     /// Bytes waiting to be written.
@@ -149,10 +150,7 @@ impl WriteQueue {
             // encoded one: cheaper than counting a reference to a block
             // that every subscriber's thread shares, and no chunk queue.
             self.make_room();
-            if self.staging.capacity() == 0 {
-                let size = frame.len().max(crate::conn::FIRST_WRITE_BUFFER);
-                self.staging = BytesMut::with_capacity(size);
-            }
+            crate::conn::reserve_write(&mut self.staging, frame.len());
             self.staging.extend_from_slice(&frame);
             return Ok(());
         }
@@ -176,7 +174,7 @@ impl WriteQueue {
         }
         let last = self.last_run as usize;
         let want = last.clamp(crate::conn::FIRST_WRITE_BUFFER, MAX_FIRST_STAGING);
-        if let Some(spare) = spare::take(want) {
+        if let Some(spare) = spare::take_write(want) {
             self.staging = spare;
         } else if last > crate::conn::FIRST_WRITE_BUFFER {
             self.staging = BytesMut::with_capacity(want);
@@ -244,7 +242,7 @@ impl WriteQueue {
         }
         // Nor a write buffer: it goes to this thread's spare, for the next
         // socket with something to send.
-        spare::keep(std::mem::take(&mut self.staging));
+        spare::keep_write(std::mem::take(&mut self.staging));
         ready!(Pin::new(&mut *io).poll_flush(cx))?;
         self.unflushed = false;
         Poll::Ready(Ok(()))
@@ -260,72 +258,6 @@ impl WriteQueue {
     ) -> Poll<io::Result<()>> {
         ready!(self.poll_flush(io, cx, wakers, half))?;
         fanout::poll_with(wakers, half, cx, |cx| Pin::new(io).poll_shutdown(cx))
-    }
-}
-
-/// One drained staging buffer kept per thread, so that a socket that
-/// writes after every read (an echo, a chat) does not allocate and free a
-/// buffer each time, while an idle socket still holds none.
-mod spare {
-    use std::cell::Cell;
-
-    use bytes::BytesMut;
-    use oneport_http1::ChunkQueue;
-
-    use super::MAX_FIRST_STAGING;
-    use crate::conn::FIRST_WRITE_BUFFER;
-
-    thread_local! {
-        static SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
-        static CHUNKS: Cell<Option<Box<ChunkQueue>>> = const { Cell::new(None) };
-    }
-
-    /// This thread's spare chunk queue, or a new one.
-    pub(super) fn take_chunks() -> Box<ChunkQueue> {
-        CHUNKS.take().unwrap_or_default()
-    }
-
-    /// Whether this thread holds a spare chunk queue.
-    #[cfg(test)]
-    pub(super) fn holds_chunks() -> bool {
-        let kept = CHUNKS.take();
-        let holds = kept.is_some();
-        CHUNKS.set(kept);
-        holds
-    }
-
-    /// Keeps a drained chunk queue (which holds no allocation of its own
-    /// once drained) as this thread's spare, so that a socket echoing
-    /// large messages does not make and free one per message.
-    pub(super) fn keep_chunks(chunks: Box<ChunkQueue>) {
-        if chunks.is_empty() {
-            CHUNKS.set(Some(chunks));
-        }
-    }
-
-    /// This thread's spare, if it holds at least `want` bytes.
-    pub(super) fn take(want: usize) -> Option<BytesMut> {
-        let spare = SPARE.take()?;
-        if spare.capacity() >= want {
-            Some(spare)
-        } else {
-            SPARE.set(Some(spare));
-            None
-        }
-    }
-
-    /// Keeps a drained buffer as this thread's spare when it is this
-    /// queue's own (not shared with queued chunks) and not larger than a
-    /// fresh one may be; drops it otherwise.
-    pub(super) fn keep(mut buf: BytesMut) {
-        buf.clear();
-        // After a full write the buffer's start has moved to its end:
-        // asking for more room than is left moves it back to the start of
-        // the allocation, without a copy, when nothing else shares it.
-        let reclaimed = buf.try_reclaim(buf.capacity() + 1);
-        if reclaimed && (FIRST_WRITE_BUFFER..=MAX_FIRST_STAGING).contains(&buf.capacity()) {
-            SPARE.set(Some(buf));
-        }
     }
 }
 
